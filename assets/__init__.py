@@ -1,0 +1,1 @@
+"""Assets, one module per stage, and the pure domain logic beside them."""

@@ -1,0 +1,6 @@
+"""Fixtures live in tests/fixtures/, one module per concern, registered here."""
+
+pytest_plugins = [
+    "tests.fixtures.databases",
+    "tests.fixtures.emulators",
+]
