@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.databases",
-    "tests.fixtures.emulators",
+    "tests.fixtures.stripe_emulator",
+    "tests.fixtures.intercom_emulator",
 ]

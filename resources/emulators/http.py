@@ -17,6 +17,7 @@ Control endpoints under `/_emulator/` are not part of either real API:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -211,7 +212,9 @@ class EmulatorApp:
                     response = self.after_route(request, response)
             return self._count(request, name, response)
         status = 405 if path_matched else 404
-        return self._count(request, "unrouted", self.error_response(status, f"No route for {request.method} {request.path}"))
+        return self._count(
+            request, "unrouted", self.error_response(status, f"No route for {request.method} {request.path}")
+        )
 
     def _count(self, request: Request, route_name: str, response: Response) -> Response:
         if request.path.startswith("/_emulator/"):
@@ -229,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs offer
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is in the app's counters."""
 
     def _serve(self) -> None:
@@ -247,10 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.app.dispatch(request)
         except DropConnection:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         payload = b"" if response.body is None else json.dumps(response.body).encode()
         self.send_response(response.status)
@@ -289,7 +290,9 @@ class EmulatorServer:
         return f"http://{host}:{port}"
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.app.name}-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"{self.app.name}-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
