@@ -1,0 +1,76 @@
+"""The usage aggregate query: one `GROUP BY` over usage events, built with SQLAlchemy Core.
+
+Per user it counts each metric's events over the user's lifetime and over the trailing window
+(default 30 days), and takes the last event time. Counting uses conditional aggregation
+(`count(CASE WHEN ... THEN 1 END)`), so one scan of the events answers every metric; raw events
+never leave the database. Every user in `users` gets a row, with zeros when they have no events.
+
+Time bounds, both inclusive: lifetime = occurred_at <= as_of; window = as_of - window <= occurred_at
+<= as_of. Events after `as_of` are ignored, so a backfill for a past day sees that day's numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from resources.warehouse_schema import WarehouseTables, utc_param, utc_sortable
+
+WINDOW_SUFFIX = "_30d"
+RESERVED_COLUMNS = frozenset({"user_id", "last_active_at"})
+# Inline constants keep the printed SQL readable (`THEN 1`, not a bound parameter).
+_ONE = sa.literal_column("1", sa.Integer)
+_ZERO = sa.literal_column("0", sa.Integer)
+
+
+def usage_columns(metrics: Mapping[str, str]) -> list[str]:
+    """The count columns the query returns, in order: `<attr>`, `<attr>_30d` per metric."""
+    return [name for attr in metrics for name in (attr, f"{attr}{WINDOW_SUFFIX}")]
+
+
+def usage_aggregate_query(
+    tables: WarehouseTables,
+    metrics: Mapping[str, str],
+    as_of: datetime,
+    window: timedelta = timedelta(days=30),
+) -> sa.Select:
+    """Columns: user_id, then `<attr>` and `<attr>_30d` per metric (ints), then last_active_at."""
+    _check_metrics(metrics)
+    events = tables.usage_events
+    occurred = utc_sortable(events.c.occurred_at)
+    upper = utc_param("as_of", as_of)
+    lower = utc_param("window_start", as_of - window)
+
+    counts: list[sa.ColumnElement[int]] = []
+    for i, (attr, event_name) in enumerate(metrics.items()):
+        is_event = events.c.event_name == sa.bindparam(f"event_{i}", event_name)
+        counts.append(sa.func.count(sa.case((is_event, _ONE))).label(attr))
+        counts.append(sa.func.count(sa.case((is_event & (occurred >= lower), _ONE))).label(f"{attr}{WINDOW_SUFFIX}"))
+
+    per_user = (
+        sa.select(events.c.user_id, *counts, sa.func.max(occurred).label("last_active_at"))
+        .where(occurred <= upper)
+        .group_by(events.c.user_id)
+        .subquery("per_user")
+    )
+    users = tables.users
+    return (
+        sa.select(
+            users.c.user_id.label("user_id"),
+            *(sa.func.coalesce(per_user.c[name], _ZERO).label(name) for name in usage_columns(metrics)),
+            sa.type_coerce(per_user.c.last_active_at, utc_sortable.type).label("last_active_at"),
+        )
+        .select_from(users.outerjoin(per_user, per_user.c.user_id == users.c.user_id))
+        .order_by(users.c.user_id)
+    )
+
+
+def _check_metrics(metrics: Mapping[str, str]) -> None:
+    if not metrics:
+        raise ValueError("at least one usage metric is needed")
+    columns = usage_columns(metrics)
+    clashes = (set(columns) & RESERVED_COLUMNS) | {c for c in columns if columns.count(c) > 1}
+    if clashes:
+        raise ValueError(f"usage metric names clash with other columns: {sorted(clashes)}")

@@ -1,0 +1,126 @@
+"""The product warehouse: accounts, users and usage events behind any SQLAlchemy URL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field, PrivateAttr
+
+from resources.usage_query import usage_aggregate_query, usage_columns
+from resources.warehouse_schema import WarehouseTables, define_tables
+
+DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.db"
+
+
+class AccountsTable(dg.Config):
+    """Where accounts (Intercom companies) live."""
+
+    table: str = "accounts"
+    account_id: str = "account_id"
+    name: str = "name"
+    created_at: str = "created_at"
+
+
+class UsersTable(dg.Config):
+    """Where users (Intercom contacts) live."""
+
+    table: str = "users"
+    user_id: str = "user_id"
+    account_id: str = "account_id"
+    email: str = "email"
+    name: str = "name"
+    created_at: str = "created_at"
+
+
+class UsageEventsTable(dg.Config):
+    """One row per product usage event."""
+
+    table: str = "usage_events"
+    user_id: str = "user_id"
+    event_name: str = "event_name"
+    occurred_at: str = "occurred_at"
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Reads the warehouse; usage is aggregated in the database, never in pandas."""
+
+    url: str = Field(
+        default=DEFAULT_WAREHOUSE_URL,
+        description="SQLAlchemy URL. A relative SQLite path is resolved against the working directory.",
+    )
+    db_schema: str | None = Field(default=None, description="Database schema holding the tables (None: default).")
+    accounts: AccountsTable = Field(default_factory=AccountsTable)
+    users: UsersTable = Field(default_factory=UsersTable)
+    usage_events: UsageEventsTable = Field(default_factory=UsageEventsTable)
+
+    _engine: sa.Engine | None = PrivateAttr(default=None)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def tables(self) -> WarehouseTables:
+        return define_tables(
+            accounts=self.accounts.model_dump(),
+            users=self.users.model_dump(),
+            usage_events=self.usage_events.model_dump(),
+            db_schema=self.db_schema,
+        )
+
+    def get_engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = create_warehouse_engine(self.url)
+        return self._engine
+
+    def read_accounts(self) -> pd.DataFrame:
+        """Columns: account_id, name, created_at (UTC)."""
+        table = self.tables().accounts
+        return self._frame(sa.select(*table.c).order_by(table.c.account_id), [c.key for c in table.c])
+
+    def read_users(self) -> pd.DataFrame:
+        """Columns: user_id, account_id, email, name, created_at (UTC)."""
+        table = self.tables().users
+        return self._frame(sa.select(*table.c).order_by(table.c.user_id), [c.key for c in table.c])
+
+    def usage_aggregates(self, metrics: Mapping[str, str], as_of: datetime) -> pd.DataFrame:
+        """One row per user: user_id, `<attr>` and `<attr>_30d` per metric (int, 0 when none), last_active_at."""
+        frame = self._frame(
+            usage_aggregate_query(self.tables(), metrics, as_of),
+            ["user_id", *usage_columns(metrics), "last_active_at"],
+        )
+        return frame.astype(dict.fromkeys(usage_columns(metrics), "int64"))
+
+    def _frame(self, query: sa.Select, columns: list[str]) -> pd.DataFrame:
+        with self.get_engine().connect() as conn:
+            frame = pd.DataFrame.from_records(conn.execute(query).all(), columns=columns)
+        for column in ("created_at", "last_active_at"):
+            if column in frame:
+                frame[column] = pd.to_datetime(frame[column], utc=True)
+        return frame
+
+
+def create_warehouse_engine(url: str) -> sa.Engine:
+    """An engine with pre-ping; SQLite files get their directory, PostgreSQL sessions run in UTC."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        parsed = parsed.set(database=str(path))
+    engine = sa.create_engine(parsed, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+        # `timestamp without time zone` columns hold UTC by contract; make the session agree.
+        sa.event.listen(engine, "connect", _set_utc_session)
+    return engine
+
+
+def _set_utc_session(dbapi_connection: Any, connection_record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
