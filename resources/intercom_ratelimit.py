@@ -1,0 +1,152 @@
+"""One rate-limit window shared by every request to Intercom, driven by its response headers.
+
+Intercom grants `X-RateLimit-Limit` calls per 10-second window and reports, on each response,
+`X-RateLimit-Remaining` and `X-RateLimit-Reset` (a Unix timestamp). The limiter keeps a local count
+of the calls it let through in the current window, tightens it with what the server reports (other
+apps may share the workspace budget), and makes callers wait for the reset once the window is spent.
+That lets a burst use the whole window without a 429, and a 429 (budget spent elsewhere) stops
+every caller until the reset plus jitter. It knows nothing about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_WINDOW_S = 10.0
+
+
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    limit: int | None
+    remaining: int | None
+    reset: float | None
+
+    @classmethod
+    def parse(cls, headers: dict[str, str] | object) -> RateLimitHeaders:
+        get = headers.get  # type: ignore[attr-defined]
+
+        def number(name: str) -> float | None:
+            raw = get(name)
+            try:
+                return float(raw) if raw is not None else None
+            except ValueError:
+                return None
+
+        limit, remaining = number("x-ratelimit-limit"), number("x-ratelimit-remaining")
+        return cls(
+            limit=int(limit) if limit is not None else None,
+            remaining=int(remaining) if remaining is not None else None,
+            reset=number("x-ratelimit-reset"),
+        )
+
+
+class WindowRateLimiter:
+    """Admits a call when the window has budget left and fewer than `max_in_flight` are running.
+
+    Until the first response reveals the limit, one call at a time probes it. `reserve` calls per
+    window are left for other apps on the workspace. `margin_s` after a reset absorbs clock skew.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_in_flight: int,
+        reserve: int = 0,
+        window_s: float = DEFAULT_WINDOW_S,
+        margin_s: float = 0.05,
+        max_jitter_s: float = 0.5,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.max_in_flight = max_in_flight
+        self.reserve = reserve
+        self.window_s = window_s
+        self.margin_s = margin_s
+        self.max_jitter_s = max_jitter_s
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._cond = asyncio.Condition()
+        self._limit: int | None = None
+        self._remaining: int | None = None  # local estimate for the window ending at _reset_at
+        self._reset_at: float | None = None
+        self._blocked_until = 0.0
+        self.in_flight = 0
+
+    @property
+    def limit(self) -> int | None:
+        return self._limit
+
+    async def acquire(self) -> None:
+        async with self._cond:
+            while True:
+                wait = self._wait_time()
+                if wait == 0.0:
+                    self.in_flight += 1
+                    if self._remaining is not None:
+                        self._remaining -= 1
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._cond.wait(), timeout=None if math.isinf(wait) else wait)
+
+    async def release(self, headers: RateLimitHeaders | None) -> None:
+        async with self._cond:
+            self.in_flight -= 1
+            if headers is not None:
+                self._observe(headers)
+            self._cond.notify_all()
+
+    async def rate_limited(self, headers: RateLimitHeaders) -> float:
+        """A 429: stop everyone until the reset (or one window when unknown) plus jitter."""
+        async with self._cond:
+            now = self._clock()
+            reset = headers.reset if headers.reset is not None and headers.reset > now else now + self.window_s
+            self._blocked_until = max(self._blocked_until, reset + self._rng.uniform(0, self.max_jitter_s))
+            self._reset_at = reset
+            self._remaining = 0
+            self._cond.notify_all()
+            return self._blocked_until - now
+
+    def _wait_time(self) -> float:
+        """0 to go now, else seconds to sleep (inf = until another call finishes)."""
+        now = self._clock()
+        if now < self._blocked_until:
+            return self._blocked_until - now
+        self._roll_window(now)
+        if self.in_flight >= self.max_in_flight:
+            return math.inf
+        if self._limit is None:  # probe: learn the limit from one response first
+            return 0.0 if self.in_flight == 0 else math.inf
+        if self._remaining is not None and self._remaining <= 0:
+            if self._reset_at is None:
+                return math.inf
+            return max(self._reset_at + self.margin_s - now, 0.001)
+        return 0.0
+
+    def _roll_window(self, now: float) -> None:
+        if self._reset_at is None or self._limit is None or now < self._reset_at + self.margin_s:
+            return
+        # A new window: full budget; its end is a guess (one window on) until a response says.
+        windows = math.floor((now - self._reset_at) / self.window_s) + 1
+        self._reset_at += windows * self.window_s
+        self._remaining = self._limit - self.reserve
+
+    def _observe(self, headers: RateLimitHeaders) -> None:
+        if headers.limit is not None:
+            self._limit = headers.limit
+        if headers.remaining is None or headers.reset is None:
+            return
+        reported = headers.remaining - self.reserve
+        if self._reset_at is None or headers.reset > self._reset_at + 0.5:
+            # First sight of this window: calls still in flight may not be counted by the server yet.
+            self._reset_at = headers.reset
+            self._remaining = reported - self.in_flight
+        elif abs(headers.reset - self._reset_at) <= 0.5:
+            self._reset_at = headers.reset
+            self._remaining = reported if self._remaining is None else min(self._remaining, reported)
+        # An older window's response says nothing about the current one.

@@ -1,0 +1,260 @@
+"""The push state store: what revsync last confirmed in Intercom, failures and run summaries.
+
+SQLAlchemy Core tables, by default in the warehouse database, named with a configurable prefix
+(`revsync_`). Works on SQLite and PostgreSQL (upserts use each dialect's `ON CONFLICT`).
+
+Tables (prefix omitted):
+- `contacts`: external_id → Intercom id, email, attached company_id, last confirmed values (JSON
+  of non-empty values only; a missing key means "no value in Intercom"). A row whose Intercom id is
+  NULL is a create that was attempted but never confirmed (see docs/push.md, crash safety).
+- `companies`: company_id → Intercom id, last confirmed values.
+- `sync_errors`: one row per failed record: key, model, field, status, code, message, request_id,
+  run_id, time.
+- `sync_runs`: per run and model: planned, done, failed, dry_run, started/finished.
+
+Other modules add their own tables with the same prefix through `define_table` (same metadata,
+created by `create_all`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field, PrivateAttr
+from sqlalchemy.dialects import postgresql, sqlite
+
+_CHUNK = 1000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ContactState:
+    external_id: str
+    intercom_id: str
+    email: str | None
+    company_id: str | None
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CompanyState:
+    company_id: str
+    intercom_id: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SyncError:
+    model: str
+    record_key: str
+    field: str | None
+    status: int | None
+    code: str
+    message: str
+    request_id: str | None
+
+
+class StateStore:
+    def __init__(self, url: str, table_prefix: str = "revsync_", *, engine: sa.Engine | None = None) -> None:
+        self.prefix = table_prefix
+        self.engine = engine or sa.create_engine(url)
+        self.metadata = sa.MetaData()
+        self.contacts = self.define_table(
+            "contacts",
+            sa.Column("external_id", sa.String(255), primary_key=True),
+            sa.Column("intercom_id", sa.String(64), nullable=True),
+            sa.Column("email", sa.String(320), nullable=True),
+            sa.Column("company_id", sa.String(255), nullable=True),
+            sa.Column("values", sa.JSON, nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        self.companies = self.define_table(
+            "companies",
+            sa.Column("company_id", sa.String(255), primary_key=True),
+            sa.Column("intercom_id", sa.String(64), nullable=False),
+            sa.Column("values", sa.JSON, nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        self.sync_errors = self.define_table(
+            "sync_errors",
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("run_id", sa.String(64), nullable=False, index=True),
+            sa.Column("model", sa.String(32), nullable=False),
+            sa.Column("record_key", sa.String(255), nullable=False),
+            sa.Column("field", sa.String(255), nullable=True),
+            sa.Column("status", sa.Integer, nullable=True),
+            sa.Column("code", sa.String(128), nullable=False),
+            sa.Column("message", sa.Text, nullable=False),
+            sa.Column("request_id", sa.String(128), nullable=True),
+            sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        self.sync_runs = self.define_table(
+            "sync_runs",
+            sa.Column("run_id", sa.String(64), primary_key=True),
+            sa.Column("model", sa.String(32), primary_key=True),
+            sa.Column("dry_run", sa.Boolean, nullable=False),
+            sa.Column("planned", sa.Integer, nullable=False),
+            sa.Column("done", sa.Integer, nullable=True),
+            sa.Column("failed", sa.Integer, nullable=True),
+            sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        )
+
+    # -- schema ---------------------------------------------------------------------------
+    def table_name(self, suffix: str) -> str:
+        return f"{self.prefix}{suffix}"
+
+    def define_table(self, suffix: str, *columns: sa.SchemaItem, **kwargs: Any) -> sa.Table:
+        """A prefixed table on this store's metadata; `create_all` creates it."""
+        return sa.Table(self.table_name(suffix), self.metadata, *columns, **kwargs)
+
+    def create_all(self) -> None:
+        self.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- reads ----------------------------------------------------------------------------
+    def load_contacts(self) -> pd.DataFrame:
+        """Index external_id; columns intercom_id, email, company_id, values (dict)."""
+        return self._load(self.contacts, "external_id", ["intercom_id", "email", "company_id", "values"])
+
+    def load_companies(self) -> pd.DataFrame:
+        """Index company_id; columns intercom_id, values (dict)."""
+        return self._load(self.companies, "company_id", ["intercom_id", "values"])
+
+    def _load(self, table: sa.Table, key: str, columns: list[str]) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(table.c[key], *(table.c[c] for c in columns))).all()
+        frame = pd.DataFrame(rows, columns=[key, *columns], dtype=object)
+        return frame.set_index(key)
+
+    def errors_for_run(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(self.sync_errors).where(self.sync_errors.c.run_id == run_id).order_by(self.sync_errors.c.id)
+            )
+            return [dict(row._mapping) for row in rows]
+
+    # -- writes ---------------------------------------------------------------------------
+    def mark_pending_contacts(self, external_ids: Iterable[str]) -> None:
+        """Remember creates about to be sent, so a crashed run's successor looks them up first."""
+        now = _now()
+        rows = [
+            {
+                "external_id": key,
+                "intercom_id": None,
+                "email": None,
+                "company_id": None,
+                "values": {},
+                "updated_at": now,
+            }
+            for key in external_ids
+        ]
+        self._write(self.contacts, rows, ["external_id"], update=False)
+
+    def save_contacts(self, states: Sequence[ContactState]) -> None:
+        now = _now()
+        rows = [
+            {
+                "external_id": s.external_id,
+                "intercom_id": s.intercom_id,
+                "email": s.email,
+                "company_id": s.company_id,
+                "values": s.values,
+                "updated_at": now,
+            }
+            for s in states
+        ]
+        self._write(self.contacts, rows, ["external_id"])
+
+    def save_companies(self, states: Sequence[CompanyState]) -> None:
+        now = _now()
+        rows = [
+            {"company_id": s.company_id, "intercom_id": s.intercom_id, "values": s.values, "updated_at": now}
+            for s in states
+        ]
+        self._write(self.companies, rows, ["company_id"])
+
+    def record_errors(self, run_id: str, errors: Sequence[SyncError]) -> None:
+        if not errors:
+            return
+        now = _now()
+        rows = [
+            {
+                "run_id": run_id,
+                "model": e.model,
+                "record_key": e.record_key,
+                "field": e.field,
+                "status": e.status,
+                "code": e.code,
+                "message": e.message[:2000],
+                "request_id": e.request_id,
+                "occurred_at": now,
+            }
+            for e in errors
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(self.sync_errors), rows)
+
+    def start_run(self, run_id: str, model: str, *, planned: int, dry_run: bool) -> None:
+        row = {"run_id": run_id, "model": model, "dry_run": dry_run, "planned": planned, "started_at": _now()}
+        self._write(self.sync_runs, [row], ["run_id", "model"])
+
+    def finish_run(self, run_id: str, model: str, *, done: int, failed: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(self.sync_runs)
+                .where(self.sync_runs.c.run_id == run_id, self.sync_runs.c.model == model)
+                .values(done=done, failed=failed, finished_at=_now())
+            )
+
+    def _write(self, table: sa.Table, rows: list[dict[str, Any]], keys: list[str], *, update: bool = True) -> None:
+        if not rows:
+            return
+        dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+        insert = dialects.get(self.engine.dialect.name)
+        if insert is None:
+            raise NotImplementedError(f"state store supports {sorted(dialects)}, not {self.engine.dialect.name}")
+        stmt = insert(table)
+        if update:
+            changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_=changed)
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _CHUNK):
+                conn.execute(stmt, rows[start : start + _CHUNK])
+
+
+class StateStoreResource(dg.ConfigurableResource):
+    """The state store for Dagster: `url` is the warehouse URL unless told otherwise."""
+
+    url: str = Field(description="SQLAlchemy URL; by default the warehouse's.")
+    table_prefix: str = Field(default="revsync_", description="Prefix of every state table.")
+
+    _store: StateStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._store = StateStore(self.url, self.table_prefix)
+        self._store.create_all()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+    @property
+    def store(self) -> StateStore:
+        if self._store is None:  # used outside a run (direct construction in scripts)
+            self._store = StateStore(self.url, self.table_prefix)
+            self._store.create_all()
+        return self._store
