@@ -6,8 +6,6 @@ asset writes the same names. Resource keys: `intercom` (IntercomResource), `stat
 (StateStoreResource). All three run in the `intercom_api` pool, so no two runs write at once.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
