@@ -425,7 +425,7 @@ def invoice(
     """billing_reason: subscription_create|subscription_cycle|subscription_update|manual; status:
     draft|open|paid|uncollectible|void. Paid invoices have `amount_paid == total`."""
     paid = total if status == "paid" else 0
-    due = 0 if status in ("void", "draft") else total
+    due = 0 if status == "void" else total
     parent = (
         {
             "type": "subscription_details",
