@@ -1,0 +1,181 @@
+"""Attributes: revenue per subscription and account, then the contact and company frames to push."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from assets.attribute_catalog import usage_attributes
+from assets.attribute_frames import account_revenue_fields, company_frame, contact_frame
+from assets.customer_matching import match_customers
+from assets.metadata import errors_table, preview
+from assets.revenue import mrr_by_subscription, revenue_by_account
+from assets.segment_rules import PLAYBOOK_SEGMENTS
+from resources.settings import SyncSettings
+from resources.state import StateStoreResource, SyncError
+
+GROUP = "attributes"
+OWNERS = ["team:revops"]
+
+
+def _record_problems(
+    context: dg.AssetExecutionContext, state: StateStoreResource, model: str, problems: Sequence[Any]
+) -> None:
+    """Per-record problems go to `sync_errors` too, so a bad record is never silently dropped."""
+    if not problems:
+        return
+    errors = [
+        SyncError(
+            model=model,
+            record_key=str(getattr(p, "record", None) or getattr(p, "customer_id", "")),
+            field=p.field,
+            status=None,
+            code="invalid_record",
+            message=p.message,
+            request_id=None,
+        )
+        for p in problems
+    ]
+    state.store.record_errors(context.run_id, errors)
+    context.log.warning(f"{len(errors)} {model} record(s) could not be used; see sync_errors for run {context.run_id}")
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS)
+def customer_accounts(
+    context: dg.AssetExecutionContext,
+    stripe_customers: pd.DataFrame,
+    warehouse_users: pd.DataFrame,
+    warehouse_accounts: pd.DataFrame,
+    settings: SyncSettings,
+    state: StateStoreResource,
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """Which account each Stripe customer belongs to: by metadata, else by a user's email.
+
+    Customers that match nothing, or match ambiguously, are reported, never guessed.
+    """
+    mapping, problems = match_customers(
+        stripe_customers, warehouse_users, warehouse_accounts["account_id"], settings.account_metadata_key
+    )
+    _record_problems(context, state, "customer", problems)
+    return dg.MaterializeResult(
+        value=mapping,
+        metadata={
+            "dagster/row_count": len(mapping),
+            "matched_by_metadata": int((mapping["matched_by"] == "metadata").sum()),
+            "matched_by_email": int((mapping["matched_by"] == "email").sum()),
+            "unmatched": len(problems),
+            "unmatched_customers": errors_table(problems),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS)
+def subscription_revenue(
+    context: dg.AssetExecutionContext,
+    stripe_subscriptions: pd.DataFrame,
+    settings: SyncSettings,
+    state: StateStoreResource,
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """MRR, trial MRR, plan, seats, status and dates per subscription, by the rules in docs/revenue.md."""
+    frame, errors = mrr_by_subscription(stripe_subscriptions, settings.revenue_rules(), settings.now())
+    _record_problems(context, state, "subscription", errors)
+    counted = frame[frame["mrr_minor"] > 0]
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "counting_toward_mrr": len(counted),
+            "mrr_minor_by_currency": dg.MetadataValue.json(
+                {str(k): int(v) for k, v in counted.groupby("currency")["mrr_minor"].sum().items()}
+            ),
+            "errors": errors_table(errors),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS)
+def account_revenue(
+    context: dg.AssetExecutionContext,
+    subscription_revenue: pd.DataFrame,
+    customer_accounts: pd.DataFrame,
+    settings: SyncSettings,
+    state: StateStoreResource,
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """Revenue per account: the sum over its customers' subscriptions, in its currency and the reporting one."""
+    mapping = customer_accounts.set_index("customer_id")["account_id"]
+    rules = settings.revenue_rules()
+    frame, errors = revenue_by_account(subscription_revenue, mapping, rules)
+    _record_problems(context, state, "account", errors)
+    reporting_total = frame["reporting_mrr_minor"].dropna().sum() if len(frame) else 0
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "reporting_currency": rules.reporting_currency,
+            "reporting_mrr_total_minor": int(reporting_total),
+            "errors": errors_table(errors),
+            "preview": preview(frame),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS)
+def contact_attributes(
+    warehouse_users: pd.DataFrame,
+    usage_aggregates: pd.DataFrame,
+    account_revenue: pd.DataFrame,
+    settings: SyncSettings,
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """One row per user: identity, the account's revenue fields, own usage and segment membership.
+
+    Segments ("Ready for Pro Upgrade", "Team Expansion Candidate") are evaluated here by the rules
+    in assets/segment_rules.py and written as boolean attributes.
+    """
+    reporting = settings.revenue_rules().reporting_currency
+    frame = contact_frame(
+        warehouse_users,
+        usage_aggregates,
+        account_revenue_fields(account_revenue, reporting),
+        as_of=settings.now(),
+        usage_columns=[spec.name for spec in usage_attributes(settings.usage_metrics)],
+        reporting_currency=reporting,
+    )
+    sizes = {rule.name: int(frame[rule.name].sum()) for rule in PLAYBOOK_SEGMENTS}
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "segment_sizes": dg.MetadataValue.json(sizes),
+            "segment_rules": dg.MetadataValue.md(
+                "\n".join(f"- **{r.title}** (`{r.name}`): {r.describe()}" for r in PLAYBOOK_SEGMENTS)
+            ),
+            "plans": dg.MetadataValue.json({str(k): int(v) for k, v in frame["plan"].value_counts().items()}),
+            "preview": preview(frame),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS)
+def company_attributes(
+    warehouse_accounts: pd.DataFrame,
+    warehouse_users: pd.DataFrame,
+    account_revenue: pd.DataFrame,
+    settings: SyncSettings,
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """One row per account: Intercom's company fields (plan, monthly_spend) and the `account_*` attributes."""
+    reporting = settings.revenue_rules().reporting_currency
+    frame = company_frame(
+        warehouse_accounts,
+        warehouse_users,
+        account_revenue_fields(account_revenue, reporting),
+        reporting_currency=reporting,
+    )
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "paying_accounts": int((frame["account_mrr"].fillna(0) > 0).sum()),
+            "preview": preview(frame),
+        },
+    )

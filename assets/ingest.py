@@ -1,0 +1,90 @@
+"""Ingest: snapshots of Stripe and the warehouse, the inputs every later stage reads."""
+
+import dagster as dg
+import pandas as pd
+
+from assets.metadata import errors_table, preview
+from assets.revenue import subscriptions_frame
+from assets.stripe_snapshot import attach_price_details
+from resources.settings import SyncSettings
+from resources.stripe import StripeResource
+from resources.warehouse import WarehouseResource
+
+GROUP = "ingest"
+OWNERS = ["team:revops"]
+
+CUSTOMER_COLUMNS = ["customer_id", "email", "metadata_account_id", "livemode", "created"]
+
+
+@dg.asset(group_name=GROUP, kinds={"stripe", "pandas"}, owners=OWNERS)
+def stripe_customers(stripe: StripeResource, settings: SyncSettings) -> dg.MaterializeResult[pd.DataFrame]:
+    """Every Stripe customer with its email and the account id from its metadata."""
+    key = settings.account_metadata_key
+    rows = [
+        (c["id"], c.get("email"), (c.get("metadata") or {}).get(key), c.get("livemode"), c.get("created"))
+        for c in stripe.list_customers()
+    ]
+    frame = pd.DataFrame(rows, columns=CUSTOMER_COLUMNS)
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "without_account_metadata": int(frame["metadata_account_id"].isna().sum()),
+            "stripe_api_version": stripe.api_version,
+            "preview": preview(frame),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"stripe", "pandas"}, owners=OWNERS)
+def stripe_subscriptions(stripe: StripeResource) -> dg.MaterializeResult[pd.DataFrame]:
+    """Every Stripe subscription (canceled included) flattened to one row per item.
+
+    Prices (with tiers), products and coupons are listed once each and joined onto the items,
+    because Stripe cannot expand them that deep on a subscription list. A subscription that
+    cannot be read is left out whole and listed in `errors`, naming its id and field.
+    """
+    products = {p["id"]: p for p in stripe.list_products()}
+    prices = {p["id"]: p for p in stripe.list_prices()}
+    coupons = {c["id"]: c for c in stripe.list_coupons()}
+    subscriptions = (attach_price_details(s, prices, products) for s in stripe.list_subscriptions())
+    items, errors = subscriptions_frame(subscriptions, coupons)
+    return dg.MaterializeResult(
+        value=items,
+        metadata={
+            "dagster/row_count": len(items),
+            "subscriptions": int(items["subscription_id"].nunique()) if len(items) else 0,
+            "products": len(products),
+            "prices": len(prices),
+            "coupons": len(coupons),
+            "unreadable_subscriptions": len(errors),
+            "errors": errors_table(errors),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlalchemy", "pandas"}, owners=OWNERS)
+def warehouse_accounts(warehouse: WarehouseResource) -> dg.MaterializeResult[pd.DataFrame]:
+    """Product accounts (Intercom companies): account_id, name, created_at."""
+    frame = warehouse.read_accounts()
+    return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame), "preview": preview(frame)})
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlalchemy", "pandas"}, owners=OWNERS)
+def warehouse_users(warehouse: WarehouseResource) -> dg.MaterializeResult[pd.DataFrame]:
+    """Product users (Intercom contacts): user_id, account_id, email, name, created_at."""
+    frame = warehouse.read_users()
+    return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame), "preview": preview(frame)})
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlalchemy", "pandas"}, owners=OWNERS)
+def usage_aggregates(warehouse: WarehouseResource, settings: SyncSettings) -> dg.MaterializeResult[pd.DataFrame]:
+    """Per user: lifetime and last-30-days counts per usage metric, and the last activity.
+
+    Aggregated inside the warehouse with one GROUP BY; raw events never reach this process.
+    """
+    frame = warehouse.usage_aggregates(settings.usage_metrics, settings.now())
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={"dagster/row_count": len(frame), "as_of": settings.now().isoformat(), "preview": preview(frame)},
+    )

@@ -1,0 +1,62 @@
+"""Resources per environment. `REVSYNC_ENV` picks one: `demo` (default) or `production`.
+
+`demo` talks to the local emulators at the addresses in `.env` (see `.env.example`) and keeps the
+warehouse and state store in a SQLite file. `production` talks to the real APIs; every secret and
+address comes from an environment variable, resolved when a run starts, never logged.
+"""
+
+import os
+from typing import Any
+
+import dagster as dg
+
+from resources.intercom import IntercomResource
+from resources.settings import SyncSettings
+from resources.state import StateStoreResource
+from resources.stripe import StripeResource
+from resources.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseResource
+
+ENVIRONMENT_VARIABLE = "REVSYNC_ENV"
+
+
+# Illustrative rates for the demo world's EUR, GBP and JPY customers.
+DEMO_FX_RATES = "eur=1.08,gbp=1.27,jpy=0.0067"
+
+
+def demo_resources() -> dict[str, Any]:
+    return {
+        "stripe": StripeResource(api_key=dg.EnvVar("STRIPE_API_KEY"), base_url=dg.EnvVar("STRIPE_BASE_URL")),
+        "intercom": IntercomResource(
+            access_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"), base_url=dg.EnvVar("INTERCOM_BASE_URL")
+        ),
+        "warehouse": WarehouseResource(url=DEFAULT_WAREHOUSE_URL),
+        "state": StateStoreResource(url=DEFAULT_WAREHOUSE_URL),
+        "settings": SyncSettings(fx_rates=DEMO_FX_RATES),
+    }
+
+
+def production_resources() -> dict[str, Any]:
+    return {
+        "stripe": StripeResource(api_key=dg.EnvVar("STRIPE_API_KEY")),
+        "intercom": IntercomResource(
+            access_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"),
+            region=dg.EnvVar("INTERCOM_REGION"),
+        ),
+        "warehouse": WarehouseResource(url=dg.EnvVar("REVSYNC_WAREHOUSE_URL")),
+        "state": StateStoreResource(url=dg.EnvVar("REVSYNC_STATE_URL"), table_prefix=dg.EnvVar("REVSYNC_STATE_PREFIX")),
+        "settings": SyncSettings(
+            reporting_currency=dg.EnvVar("REVSYNC_REPORTING_CURRENCY"),
+            fx_rates=dg.EnvVar("REVSYNC_FX_RATES"),
+            account_metadata_key=dg.EnvVar("REVSYNC_STRIPE_ACCOUNT_METADATA_KEY"),
+        ),
+    }
+
+
+ENVIRONMENTS = {"demo": demo_resources, "production": production_resources}
+
+
+def resources_for_environment() -> dict[str, Any]:
+    name = os.environ.get(ENVIRONMENT_VARIABLE, "demo")
+    if name not in ENVIRONMENTS:
+        raise ValueError(f"{ENVIRONMENT_VARIABLE}={name!r}; expected one of {sorted(ENVIRONMENTS)}")
+    return ENVIRONMENTS[name]()
