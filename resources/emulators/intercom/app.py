@@ -171,6 +171,7 @@ class IntercomEmulator(EmulatorApp):
         with self.lock:
             empty = {"attributes": {}, "contacts": [], "companies": {}, "events": {}}
             self.load_state({"format": STATE_FORMAT, "ids_issued": 0, **empty})
+            self.limiter = WindowRateLimiter(self.limiter.per_minute, self.clock)
             self.rate_limited_count = 0
             self.versions_seen.clear()
 
