@@ -21,7 +21,9 @@ from resources.emulators.demo_world.accounts import random_accounts
 from resources.emulators.demo_world.people import user_chunk
 from resources.emulators.demo_world.usage import event_chunk
 
-DEFAULT_CHUNK_USERS = 50_000
+# Part of the world's definition: each chunk of users draws from its own generator, so another
+# chunk size would be another (equally valid) world.
+CHUNK_USERS = 50_000
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,6 @@ class DemoWorld:
     as_of: datetime  # UTC
     accounts: pd.DataFrame  # random then planted; account columns + the billing spec
     random_users: int
-    chunk_users: int = DEFAULT_CHUNK_USERS
     planted_cases: tuple[planted.PlantedCase, ...] = planted.CASES
     planted_customers: tuple[planted.PlantedCustomer, ...] = planted.CUSTOMERS
 
@@ -53,9 +54,9 @@ class DemoWorld:
         return np.repeat(np.arange(len(random_sizes)), random_sizes)
 
     def chunks(self) -> Iterator[WorldChunk]:
-        """Random users in chunks of `chunk_users`, then the planted cases."""
-        for chunk, start in enumerate(range(0, self.random_users, self.chunk_users)):
-            yield self._random_chunk(chunk, np.arange(start, min(start + self.chunk_users, self.random_users)))
+        """Random users in chunks of `CHUNK_USERS`, then the planted cases."""
+        for chunk, start in enumerate(range(0, self.random_users, CHUNK_USERS)):
+            yield self._random_chunk(chunk, np.arange(start, min(start + CHUNK_USERS, self.random_users)))
         now = self.as_of
         yield WorldChunk(planted.planted_users(now), planted.planted_events(now))
 
@@ -97,7 +98,7 @@ class DemoWorld:
         return WorldChunk(users, events)
 
 
-def build_world(users: int, seed: int = 7, *, as_of: datetime, chunk_users: int = DEFAULT_CHUNK_USERS) -> DemoWorld:
+def build_world(users: int, seed: int = 7, *, as_of: datetime) -> DemoWorld:
     """A world of `users` users (the planted cases included); `as_of` must be timezone-aware."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
@@ -108,4 +109,4 @@ def build_world(users: int, seed: int = 7, *, as_of: datetime, chunk_users: int 
     accounts = pd.concat(
         [random_accounts(seed, random_users, as_of), planted.planted_accounts(as_of)], ignore_index=True
     )
-    return DemoWorld(seed=seed, as_of=as_of, accounts=accounts, random_users=random_users, chunk_users=chunk_users)
+    return DemoWorld(seed=seed, as_of=as_of, accounts=accounts, random_users=random_users)
