@@ -93,6 +93,7 @@ class StripeEmulator(EmulatorApp):
         super().__init__(latency_ms=latency_ms, seed=seed)
         self.api_keys = api_keys
         self.limiter = SlidingWindowLimiter(rate_limit)
+        self._initial_rate_limit = rate_limit
         self._fresh_state = lambda: StripeState(
             now=int(time.time()) if now is None else now,
             livemode=livemode,
@@ -150,9 +151,11 @@ class StripeEmulator(EmulatorApp):
             self.state = StripeState.from_snapshot(snapshot)
 
     def reset_state(self) -> None:
+        """Back to the constructor's clock and settings, with no objects."""
         with self.lock:
             self.state = self._fresh_state()
             self.limiter.reset()
+            self.limiter.per_second = self._initial_rate_limit
 
     # -- plumbing -------------------------------------------------------------------------
     @staticmethod

@@ -117,7 +117,7 @@ class StripeState:
         if obj["object"] == "invoice":
             return obj["next_payment_attempt"] if obj["status"] == "open" else None
         status = obj["status"]
-        if status == "trialing":
+        if status == "trialing" and obj["trial_end"] is not None:
             warn = obj["trial_end"] - days(self.billing.trial_will_end_days)
             return obj["trial_end"] if obj["id"] in self.trial_will_end_sent else min(warn, obj["trial_end"])
         if status == "incomplete":
