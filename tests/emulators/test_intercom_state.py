@@ -30,9 +30,8 @@ def test_snapshot_round_trip_keeps_everything(intercom_http, intercom_emulator) 
 
 
 def _serve(state_file: Path) -> subprocess.Popen[str]:
-    code = "import sys; from resources.emulators.intercom.cli import main; main(sys.argv[1:])"
     return subprocess.Popen(
-        [sys.executable, "-c", code, "--port", "0", "--state-file", str(state_file)],
+        [sys.executable, "-m", "resources.emulators", "intercom", "--port", "0", "--state-file", str(state_file)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,7 +86,3 @@ def build_from_args(argv: Sequence[str]) -> IntercomRunner:
     )
     return IntercomRunner(app, EmulatorServer(app, host=args.host, port=args.port), args.state_file)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    build_from_args(sys.argv[1:] if argv is None else argv).serve_forever()
-    return 0
