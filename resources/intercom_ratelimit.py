@@ -11,11 +11,10 @@ every caller until the reset plus jitter. It knows nothing about HTTP.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 DEFAULT_WINDOW_S = 10.0
@@ -62,6 +61,7 @@ class WindowRateLimiter:
         margin_s: float = 0.05,
         max_jitter_s: float = 0.5,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.max_in_flight = max_in_flight
@@ -70,6 +70,7 @@ class WindowRateLimiter:
         self.margin_s = margin_s
         self.max_jitter_s = max_jitter_s
         self._clock = clock
+        self._sleep = sleep
         self._rng = rng or random.Random()
         self._cond = asyncio.Condition()
         self._limit: int | None = None
@@ -83,16 +84,18 @@ class WindowRateLimiter:
         return self._limit
 
     async def acquire(self) -> None:
-        async with self._cond:
-            while True:
+        while True:
+            async with self._cond:
                 wait = self._wait_time()
                 if wait == 0.0:
                     self.in_flight += 1
                     if self._remaining is not None:
                         self._remaining -= 1
                     return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._cond.wait(), timeout=None if math.isinf(wait) else wait)
+                if math.isinf(wait):  # until a call finishes and reports
+                    await self._cond.wait()
+                    continue
+            await self._sleep(wait)
 
     async def release(self, headers: RateLimitHeaders | None) -> None:
         async with self._cond:
@@ -102,8 +105,11 @@ class WindowRateLimiter:
             self._cond.notify_all()
 
     async def rate_limited(self, headers: RateLimitHeaders) -> float:
-        """A 429: stop everyone until the reset (or one window when unknown) plus jitter."""
+        """Release after a 429: stop everyone until the reset (or one window when unknown) plus jitter."""
         async with self._cond:
+            self.in_flight -= 1
+            if headers.limit is not None:
+                self._limit = headers.limit
             now = self._clock()
             reset = headers.reset if headers.reset is not None and headers.reset > now else now + self.window_s
             self._blocked_until = max(self._blocked_until, reset + self._rng.uniform(0, self.max_jitter_s))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,12 +113,17 @@ class IntercomTransport:
         connect_timeout_s: float,
         retry: RetryPolicy,
         rate_limit_reserve: int = 0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.retry = retry
         self.stats = TransportStats()
         self._rng = rng or random.Random()
-        self.limiter = WindowRateLimiter(max_in_flight=max_concurrency, reserve=rate_limit_reserve, rng=self._rng)
+        self._sleep = sleep
+        self.limiter = WindowRateLimiter(
+            max_in_flight=max_concurrency, reserve=rate_limit_reserve, clock=clock, sleep=sleep, rng=self._rng
+        )
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={
@@ -163,7 +170,6 @@ class IntercomTransport:
             headers = RateLimitHeaders.parse(response.headers)
             self.stats.record(method, route, response.status_code)
             if response.status_code == 429:
-                await self.limiter.release(None)
                 error = IntercomAPIError.from_response(method, path, response)
                 wait = await self.limiter.rate_limited(headers)
                 self.stats.rate_limited += 1
@@ -184,4 +190,4 @@ class IntercomTransport:
 
     async def _backoff(self, attempt: int) -> None:
         self.stats.retries += 1
-        await asyncio.sleep(self.retry.backoff(attempt, self._rng))
+        await self._sleep(self.retry.backoff(attempt, self._rng))

@@ -1,0 +1,112 @@
+"""The Intercom transport over real HTTP to the emulator: headers, 429s, retries, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+import pytest
+
+from resources.emulators.http import FaultRule
+from resources.intercom import REGION_URLS, IntercomResource
+from resources.intercom_transport import IntercomAPIError, IntercomTransport, RetryPolicy
+from tests.fixtures.intercom_emulator import FakeClock, intercom_headers
+
+
+def fake_sleep(clock: FakeClock):
+    """Sleeping moves the shared fake clock on, so waiting for a 10-s window costs no real time."""
+
+    async def sleep(seconds: float) -> None:
+        wake_at = clock.now + seconds  # absolute, so sleepers waiting for one reset don't add up
+        await asyncio.sleep(0)
+        clock.now = max(clock.now, wake_at)
+
+    return sleep
+
+
+def transport(url: str, token: str, *, clock: FakeClock | None = None, **options) -> IntercomTransport:
+    settings = {"max_concurrency": 8, "timeout_s": 5.0, "connect_timeout_s": 5.0, "retry": RetryPolicy()} | options
+    timing = {"clock": clock, "sleep": fake_sleep(clock)} if clock else {}
+    return IntercomTransport(base_url=url, access_token=token, api_version="2.16", **settings, **timing)
+
+
+async def _get_many(t: IntercomTransport, n: int) -> list:
+    params = {"model": "contact"}
+    try:
+        return await asyncio.gather(
+            *(t.request("GET", "/data_attributes", route="/data_attributes", params=params) for _ in range(n))
+        )
+    finally:
+        await t.aclose()
+
+
+def test_resource_targets_region_or_base_url():
+    assert IntercomResource(access_token="t").url == "https://api.intercom.io"
+    assert IntercomResource(access_token="t", region="eu").url == REGION_URLS["eu"] == "https://api.eu.intercom.io"
+    assert IntercomResource(access_token="t", region="au").url == "https://api.au.intercom.io"
+    assert IntercomResource(access_token="t", region="eu", base_url="http://x").url == "http://x"
+    assert "secret-token" not in repr(IntercomResource(access_token="secret-token"))
+
+
+def test_every_call_pins_version_and_accepts_json(intercom_emulator, intercom_token):
+    intercom_emulator.app.exchanges = []
+    asyncio.run(_get_many(transport(intercom_emulator.url, intercom_token), 5))
+    assert intercom_emulator.app.stats()["versions_seen"] == {"2.16": 5}
+    headers = [x["request"].headers for x in intercom_emulator.app.exchanges]
+    assert all(h["accept"] == "application/json" and h["intercom-version"] == "2.16" for h in headers)
+    assert len({h.get("connection", "keep-alive") for h in headers}) == 1
+
+
+def test_429_storm_stops_everyone_until_the_reset(make_intercom_emulator, intercom_token):
+    clock = FakeClock()
+    server = make_intercom_emulator(rate_limit_per_minute=60, clock=clock)  # 10 calls per window
+    with httpx.Client(base_url=server.url, headers=intercom_headers(intercom_token)) as other_app:
+        for _ in range(10):  # another app spends this window's budget
+            other_app.get("/data_attributes", params={"model": "contact"})
+    start = clock.now
+    t = transport(server.url, intercom_token, clock=clock)
+    results = asyncio.run(_get_many(t, 40))
+    assert len(results) == 40
+    assert t.stats.rate_limited == 1  # one 429, then everyone waited for the reset
+    assert server.app.stats()["rate_limited"] == 1
+    assert clock.now - start >= 40  # 40 calls at 10 per window need 4 more windows
+
+
+def test_retries_5xx_timeouts_and_dropped_connections(intercom_emulator, intercom_token):
+    rules = [
+        FaultRule(kind="status", status=503, times=2),
+        FaultRule(kind="drop", times=2),
+        FaultRule(kind="timeout", seconds=1.0, times=1),
+    ]
+    intercom_emulator.app.add_faults(*rules)
+    clock = FakeClock()
+    t = transport(intercom_emulator.url, intercom_token, clock=clock, timeout_s=0.3, max_concurrency=1)
+    assert len(asyncio.run(_get_many(t, 1))) == 1
+    assert (t.stats.retries, t.stats.network_errors, t.stats.by_status[503], t.stats.by_status[200]) == (5, 3, 2, 1)
+
+
+def test_gives_up_after_max_retries(intercom_emulator, intercom_token):
+    intercom_emulator.app.add_faults(FaultRule(kind="status", status=500, times=None))
+    clock = FakeClock()
+    t = transport(intercom_emulator.url, intercom_token, clock=clock, retry=RetryPolicy(max_retries=2))
+    with pytest.raises(IntercomAPIError) as info:
+        asyncio.run(_get_many(t, 1))
+    assert info.value.status == 500 and t.stats.requests == 3
+
+
+def test_other_4xx_fail_at_once_and_log_the_request_id(intercom_emulator, intercom_token, caplog):
+    t = transport(intercom_emulator.url, intercom_token)
+
+    async def update_unknown() -> None:
+        try:
+            await t.request("PUT", "/contacts/nope", route="/contacts/{id}", json={"name": "x"})
+        finally:
+            await t.aclose()
+
+    with caplog.at_level(logging.WARNING), pytest.raises(IntercomAPIError) as info:
+        asyncio.run(update_unknown())
+    error = info.value
+    assert (error.status, error.code, t.stats.requests) == (404, "not_found", 1)
+    assert error.request_id and error.request_id in caplog.text
+    assert intercom_token not in caplog.text and intercom_token not in str(error)
