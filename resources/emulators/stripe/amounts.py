@@ -54,7 +54,8 @@ def price_amount(price: StripeObject, quantity: int | None) -> Decimal:
     return total
 
 
-def apply_discounts(amount: Decimal, coupons: Iterable[StripeObject]) -> Decimal:
+def apply_discounts(amount: Decimal | int, coupons: Iterable[StripeObject]) -> Decimal:
+    amount = Decimal(amount)
     for coupon in coupons:
         if coupon.get("percent_off") is not None:
             amount *= 1 - Decimal(str(coupon["percent_off"])) / 100

@@ -27,6 +27,7 @@ import base64
 import itertools
 import re
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
@@ -194,6 +195,9 @@ class StripeEmulator(EmulatorApp):
                 response = Response(400, invalid(str(e), e.param).body())
             except StripeError as e:
                 response = Response(e.status, e.body())
+            except Exception as e:  # a bug in the emulator: answer like Stripe's 500 and keep serving
+                traceback.print_exc()
+                response = Response(500, StripeError(500, f"Emulator error: {e!r}", type="api_error").body())
             response.headers["Request-Id"] = request_id
             return response
 
