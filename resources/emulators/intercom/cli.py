@@ -85,4 +85,3 @@ def build_from_args(argv: Sequence[str]) -> IntercomRunner:
         seed=args.seed,
     )
     return IntercomRunner(app, EmulatorServer(app, host=args.host, port=args.port), args.state_file)
-
