@@ -3,12 +3,15 @@
 Events are replayed oldest first; subscription events go before invoice and charge events of the
 same second, because a paid start (subscription event) and the invoice that paid it share one key
 and the subscription's reading of it is the more specific one (a trial conversion, not a renewal).
+A first purchase is read from its paid `subscription_create` invoice, not from
+`customer.subscription.created`: a subscription is created before its first payment is known.
 
 Pure: no Dagster, no HTTP.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +33,7 @@ SUBSCRIPTION_UPDATED = "customer.subscription.updated"
 SUBSCRIPTION_DELETED = "customer.subscription.deleted"
 INVOICE_PAID = "invoice.paid"
 INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
+REFUND_CREATED = "refund.created"
 CHARGE_REFUNDED = "charge.refunded"
 
 # The `types` filter for `/v1/events` (at most 20 names).
@@ -39,6 +43,7 @@ STRIPE_EVENT_TYPES: tuple[str, ...] = (
     SUBSCRIPTION_DELETED,
     INVOICE_PAID,
     INVOICE_PAYMENT_FAILED,
+    REFUND_CREATED,
     CHARGE_REFUNDED,
 )
 
@@ -53,8 +58,9 @@ class Derivation:
 
 
 def _replay_order(event: StripeEvent) -> tuple[int, int, str]:
-    is_subscription = str(event.get("type", "")).startswith("customer.subscription.")
-    return (int(event["created"]), 0 if is_subscription else 1, str(event["id"]))
+    kind = str(event.get("type", ""))
+    rank = 0 if kind.startswith("customer.subscription.") else 1 if kind == REFUND_CREATED else 2
+    return (int(event["created"]), rank, str(event["id"]))
 
 
 def _before_deletion(deleted: Mapping[str, Any], after: SubscriptionView) -> SubscriptionView:
@@ -73,6 +79,8 @@ class _Replay:
         self.known = dict(subscriptions)
         self.out = Derivation()
         self._keys: set[str] = set()
+        # charge id -> reasons of refunds whose charge.refunded has not come yet, oldest first
+        self._refund_reasons: dict[str, deque[str | None]] = defaultdict(deque)
 
     def emit(
         self,
@@ -114,6 +122,8 @@ class _Replay:
                 apply_previous(data["object"], data.get("previous_attributes") or {})
             )
         for t in subscription_transitions(before, after, self.valuation.mrr, stamp=stripe_event["id"]):
+            if t.type is LifecycleType.INITIAL_PURCHASE and before is None:
+                continue  # the paid subscription_create invoice says whether it was bought
             metadata = subscription_metadata(t.type, before, after, self.valuation, t.reason)
             self.emit(stripe_event, t.type, t.key, after.customer_id, after.id, metadata, t.reason)
         self.known[after.id] = after
@@ -134,25 +144,26 @@ class _Replay:
                     _purchase_metadata(invoice),
                 )
             return
-        if paid and (invoice.get("billing_reason") != "subscription_cycle" or invoice.get("amount_paid", 0) <= 0):
+        reason = invoice.get("billing_reason")
+        if paid and (reason not in ("subscription_create", "subscription_cycle") or invoice.get("amount_paid", 0) <= 0):
             return
         sub = self.known.get(subscription_id)
         if sub is None:
             self.out.unresolved.append(stripe_event["id"])
             return
-        event_type, key = (
-            (LifecycleType.RENEWAL, paid_invoice_key(invoice["id"]))
-            if paid
-            else (LifecycleType.BILLING_ISSUE, billing_issue_key(invoice["id"]))
-        )
-        self.emit(
-            stripe_event,
-            event_type,
-            key,
-            customer_id or sub.customer_id,
-            sub.id,
-            subscription_metadata(event_type, sub, sub, self.valuation, None),
-        )
+        if not paid:
+            event_type, key = LifecycleType.BILLING_ISSUE, billing_issue_key(invoice["id"])
+        elif reason == "subscription_create":
+            event_type, key = LifecycleType.INITIAL_PURCHASE, paid_invoice_key(invoice["id"])
+        else:
+            event_type, key = LifecycleType.RENEWAL, paid_invoice_key(invoice["id"])
+        before = None if event_type is LifecycleType.INITIAL_PURCHASE else sub
+        metadata = subscription_metadata(event_type, before, sub, self.valuation, None)
+        self.emit(stripe_event, event_type, key, customer_id or sub.customer_id, sub.id, metadata)
+
+    def refund_event(self, stripe_event: StripeEvent) -> None:
+        refund = stripe_event["data"]["object"]
+        self._refund_reasons[object_id(refund.get("charge")) or ""].append(refund.get("reason"))
 
     def charge_event(self, stripe_event: StripeEvent) -> None:
         charge = stripe_event["data"]["object"]
@@ -160,9 +171,12 @@ class _Replay:
         refunded = int(charge.get("amount_refunded") or 0) - int(previous or 0)
         if refunded <= 0:
             return
-        # `charge.refunds` is only present in older versions (or when expanded): newest refund first.
+        # The reason is on the refund (`refund.created`, just before), or in the `charge.refunds` list
+        # that API versions before 2022-11-15 embed, newest first.
         refunds = (charge.get("refunds") or {}).get("data") or []
-        reason = (refunds[0].get("reason") if refunds else None) or "unknown"
+        pending = self._refund_reasons[charge["id"]]
+        reason = (pending.popleft() if pending else None) or (refunds[0].get("reason") if refunds else None)
+        reason = reason or "unknown"
         metadata = {
             "price": money(Money(refunded, str(charge["currency"]).lower())),
             "reason": reason,
@@ -209,6 +223,8 @@ def derive_from_events(
             replay.subscription_event(stripe_event)
         elif kind in (INVOICE_PAID, INVOICE_PAYMENT_FAILED):
             replay.invoice_event(stripe_event)
+        elif kind == REFUND_CREATED:
+            replay.refund_event(stripe_event)
         elif kind == CHARGE_REFUNDED:
             replay.charge_event(stripe_event)
     return replay.out

@@ -49,7 +49,8 @@ def derive(events: list[dict[str, Any]], known: list[dict[str, Any]] = ()) -> li
     return derivation.events
 
 
-def refund_event(id: str, created: int, refunded: int, before: int) -> dict[str, Any]:
+def refund_events(id: str, created: int, refunded: int, before: int, reason: str | None) -> list[dict[str, Any]]:
+    """What a refund emits: refund.created, then charge.refunded with the refunded total."""
     charge = objects.charge(
         "ch_1",
         amount=5000,
@@ -59,7 +60,13 @@ def refund_event(id: str, created: int, refunded: int, before: int) -> dict[str,
         payment_intent="pi_1",
         amount_refunded=refunded,
     )
-    return event(id, "charge.refunded", created, charge, {**charge, "amount_refunded": before})
+    refund = objects.refund(
+        f"re_{id}", charge="ch_1", amount=refunded - before, currency="usd", created=created, reason=reason
+    )
+    return [
+        event(f"{id}r", "refund.created", created, refund),
+        event(id, "charge.refunded", created, charge, {**charge, "amount_refunded": before}),
+    ]
 
 
 CASES: dict[str, tuple[list[dict[str, Any]], list[tuple[str, str]]]] = {
@@ -68,8 +75,18 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[tuple[str, str]]]] = {
         [("started-trial", f"sub:sub_1:trial:{T}")],
     ),
     "initial purchase": (
-        [event("e1", "customer.subscription.created", T, ACTIVE)],
+        [
+            event("e1", "customer.subscription.created", T, ACTIVE),
+            event("e2", "invoice.paid", T, invoice("in_1", total=2000, billing_reason="subscription_create")),
+        ],
         [("purchased-subscription", "invoice:in_1")],
+    ),
+    "a created subscription whose first payment fails is no purchase": (
+        [
+            event("e1", "customer.subscription.created", T, ACTIVE),
+            event("e2", "customer.subscription.updated", T, subscription(status="incomplete"), ACTIVE),
+        ],
+        [],
     ),
     "initial purchase after a failed first payment": (
         [
@@ -79,7 +96,10 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[tuple[str, str]]]] = {
         [("purchased-subscription", "invoice:in_1")],
     ),
     "a free plan is no purchase": (
-        [event("e1", "customer.subscription.created", T, subscription(FREE))],
+        [
+            event("e1", "customer.subscription.created", T, subscription(FREE)),
+            event("e2", "invoice.paid", T, invoice("in_1", total=0, billing_reason="subscription_create")),
+        ],
         [],
     ),
     "trial converted, and its invoice is no renewal": (
@@ -247,7 +267,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[tuple[str, str]]]] = {
         [],
     ),
     "refunds, one event per refund": (
-        [refund_event("e1", T + DAY, 1000, 0), refund_event("e2", T + 2 * DAY, 1500, 1000)],
+        [*refund_events("e1", T + DAY, 1000, 0, "duplicate"), *refund_events("e2", T + 2 * DAY, 1500, 1000, None)],
         [("refunded-charge", "refund:e1"), ("refunded-charge", "refund:e2")],
     ),
     "non-subscription purchase": (
@@ -291,8 +311,18 @@ def test_cancellation_carries_its_reason() -> None:
     assert cancel.reason == cancel.metadata["reason"] == "cancellation_requested"
 
 
-def test_refund_metadata_is_the_refunded_amount() -> None:
-    (_, second) = derive([refund_event("e1", T + DAY, 1000, 0), refund_event("e2", T + 2 * DAY, 1500, 1000)])
+def test_refund_metadata_is_the_refunded_amount_and_the_refunds_reason() -> None:
+    first, second = derive(
+        [
+            *refund_events("e1", T + DAY, 1000, 0, "requested_by_customer"),
+            *refund_events("e2", T + DAY, 1500, 1000, None),
+        ]
+    )
+    assert first.metadata == {
+        "price": {"amount": 1000, "currency": "usd"},
+        "reason": "requested_by_customer",
+        "charge_id": "ch_1",
+    }
     assert second.metadata == {"price": {"amount": 500, "currency": "usd"}, "reason": "unknown", "charge_id": "ch_1"}
 
 
