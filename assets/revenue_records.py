@@ -8,11 +8,14 @@ applies to it. Problems are raised as `RevenueRecordError` naming the subscripti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from assets.revenue_rules import DEFAULT_PERIODS_PER_YEAR
@@ -164,7 +167,7 @@ def _tiers(raw: Any, field: str) -> tuple[Tier, ...]:
 
 def parse_price(price: Any, currency: str) -> PriceFields:
     """The MRR-relevant fields of a price, in the subscription's currency."""
-    if not isinstance(price, Mapping):
+    if not isinstance(price, dict):
         raise _FieldError("price", "missing price object")
     amounts: Mapping[str, Any] = price
     amounts_field = "price"
@@ -174,7 +177,7 @@ def parse_price(price: Any, currency: str) -> PriceFields:
             raise _FieldError("price.currency", f"price is in {price.get('currency')!r}, subscription in {currency!r}")
         amounts, amounts_field = options, f"price.currency_options.{currency}"
     recurring = price.get("recurring")
-    if not isinstance(recurring, Mapping):
+    if not isinstance(recurring, dict):
         raise _FieldError("price.recurring", "not a recurring price")
     interval = recurring.get("interval")
     if interval not in DEFAULT_PERIODS_PER_YEAR:
@@ -212,7 +215,7 @@ def parse_price(price: Any, currency: str) -> PriceFields:
         round_up = transform["round"] == "up"
 
     product = price.get("product")
-    if isinstance(product, Mapping):
+    if isinstance(product, dict):
         product_id, product_metadata = product.get("id") or "", product.get("metadata") or _EMPTY
     else:
         product_id, product_metadata = product or "", _EMPTY
@@ -234,7 +237,7 @@ def parse_price(price: Any, currency: str) -> PriceFields:
 
 
 def _coupon(discount: Any, coupons: Mapping[str, Mapping[str, Any]], field: str) -> Mapping[str, Any]:
-    if not isinstance(discount, Mapping):
+    if not isinstance(discount, dict):
         raise _FieldError(field, "discount not expanded: list subscriptions with expand data.discounts")
     source = discount.get("source") or {}
     coupon = source.get("coupon", discount.get("coupon"))  # clover+ shape, then the pre-clover one
@@ -243,7 +246,7 @@ def _coupon(discount: Any, coupons: Mapping[str, Mapping[str, Any]], field: str)
         if found is None:
             raise _FieldError(f"{field}.source.coupon", f"coupon {coupon!r} is not expanded nor in the coupon list")
         return found
-    if not isinstance(coupon, Mapping):
+    if not isinstance(coupon, dict):
         raise _FieldError(f"{field}.source.coupon", "discount without a coupon")
     return coupon
 
@@ -284,7 +287,7 @@ def parse_discount(
 
 def _invoice_amounts(invoice: Any) -> dict[str, Decimal] | None:
     """Latest-invoice line amounts keyed by subscription item id and by price id (None = not expanded)."""
-    if not isinstance(invoice, Mapping):
+    if not isinstance(invoice, dict):
         return None
     amounts: dict[str, Decimal] = {}
     for line in (invoice.get("lines") or {}).get("data") or []:
@@ -292,126 +295,10 @@ def _invoice_amounts(invoice: Any) -> dict[str, Decimal] | None:
         price = (line.get("pricing") or {}).get("price_details") or {}
         legacy_price = line.get("price") or {}
         keys = {parent.get("subscription_item"), line.get("subscription_item")}
-        keys |= {price.get("price"), legacy_price.get("id") if isinstance(legacy_price, Mapping) else None}
+        keys |= {price.get("price"), legacy_price.get("id") if isinstance(legacy_price, dict) else None}
         for key in keys - {None}:
             amounts[key] = amounts.get(key, Decimal(0)) + Decimal(line.get("amount") or 0)
     return amounts
-
-
-class Flattener:
-    """Turns subscriptions into item rows; prices are parsed once per (price id, currency)."""
-
-    def __init__(self, coupons: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        self.coupons = coupons or {}
-        self._prices: dict[tuple[str, str], PriceFields | _FieldError] = {}
-
-    def _price(self, price: Any, currency: str) -> PriceFields:
-        key = (price.get("id"), currency) if isinstance(price, Mapping) else None
-        cached = self._prices.get(key) if key and key[0] else None
-        if cached is None:
-            try:
-                cached = parse_price(price, currency)
-            except _FieldError as error:
-                cached = error
-            if key and key[0]:
-                self._prices[key] = cached
-        if isinstance(cached, _FieldError):
-            raise cached
-        return cached
-
-    def rows(self, subscription: Mapping[str, Any]) -> list[ItemRow]:
-        """The subscription's item rows; raises RevenueRecordError naming the subscription and field."""
-        sub_id = subscription.get("id") or "<missing id>"
-        try:
-            return self._rows(subscription, sub_id)
-        except _FieldError as error:
-            raise RevenueRecordError(RevenueError(sub_id, error.field, error.message)) from None
-
-    def _rows(self, sub: Mapping[str, Any], sub_id: str) -> list[ItemRow]:
-        if sub_id == "<missing id>":
-            raise _FieldError("id", "subscription without an id")
-        currency = sub.get("currency")
-        if not currency:
-            raise _FieldError("currency", "subscription without a currency")
-        currency = currency.lower()
-        customer = sub.get("customer")
-        customer_id = customer.get("id") if isinstance(customer, Mapping) else customer
-        if not customer_id:
-            raise _FieldError("customer", "subscription without a customer")
-        sub_discounts = [
-            parse_discount(d, self.coupons, currency, SUBSCRIPTION_LEVEL, j, f"discounts[{j}]")
-            for j, d in enumerate(sub.get("discounts") or ())
-        ]
-        paused = ((sub.get("status_details") or {}).get("paused") or {}).get("transitioned_at")
-        head = (
-            sub_id,
-            customer_id,
-            sub.get("status") or "",
-            currency,
-            bool(sub.get("cancel_at_period_end")),
-            _time(sub.get("created")),
-            _time(sub.get("start_date")),
-            _time(sub.get("trial_start")),
-            _time(sub.get("trial_end")),
-            _time(sub.get("canceled_at")),
-            _time(sub.get("ended_at")),
-            _time(paused),
-        )
-        items = (sub.get("items") or {}).get("data") or []
-        if not items:
-            raise _FieldError("items.data", "subscription without items")
-        invoice_amounts: dict[str, Decimal] | None = None
-        rows = []
-        for i, item in enumerate(items):
-            field = f"items.data[{i}]"
-            try:
-                price = self._price(item.get("price"), currency)
-            except _FieldError as error:
-                raise _FieldError(f"{field}.{error.field}", error.message) from None
-            discounts = tuple(
-                parse_discount(d, self.coupons, currency, ITEM_LEVEL, k, f"{field}.discounts[{k}]")[0]
-                for k, d in enumerate(item.get("discounts") or ())
-            ) + tuple(d for d, products in sub_discounts if products is None or price.product_id in products)
-            metered_amount = None
-            if price.metered:
-                if invoice_amounts is None:
-                    invoice_amounts = _invoice_amounts(sub.get("latest_invoice")) or {}
-                metered_amount = invoice_amounts.get(item.get("id")) or invoice_amounts.get(price.price_id)
-            item_part = (
-                item.get("id") or f"{sub_id}#{i}",
-                int(item.get("quantity") or 0),
-                _time(item.get("current_period_start")),
-                _time(item.get("current_period_end")),
-                discounts,
-                metered_amount,
-            )
-            rows.append(ItemRow._make(head + item_part + price))
-        return rows
-
-
-def flatten(
-    subscriptions: Iterable[Mapping[str, Any]], coupons: Mapping[str, Mapping[str, Any]] | None = None
-) -> tuple[list[ItemRow], list[RevenueError]]:
-    flattener = Flattener(coupons)
-    rows: list[ItemRow] = []
-    errors: list[RevenueError] = []
-    for subscription in subscriptions:
-        try:
-            rows.extend(flattener.rows(subscription))
-        except RevenueRecordError as error:
-            errors.append(error.error)
-    return rows, errors
-
-
-def items_frame(rows: list[ItemRow]) -> pd.DataFrame:
-    """Item rows as a DataFrame with ITEM_COLUMNS (object columns keep Decimals and tuples exact)."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(ITEM_COLUMNS)
-    return pd.DataFrame(
-        {
-            name: pd.array(values, dtype=_DTYPES.get(name, object))
-            for name, values in zip(ITEM_COLUMNS, columns, strict=True)
-        }
-    )
 
 
 _FLOAT_COLUMNS = (
@@ -434,3 +321,180 @@ _DTYPES: dict[str, Any] = {
     "interval_count": "int64",
     "divide_by": "int64",
 }
+
+HEAD_COLUMNS = ITEM_COLUMNS[:12]
+ITEM_PART_COLUMNS = ITEM_COLUMNS[12:18]
+PRICE_COLUMNS = PriceFields._fields
+_OBJECT_COLUMNS = frozenset(ITEM_COLUMNS) - frozenset(_DTYPES)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building millions of acyclic tuples: the cyclic GC would rescan the live heap for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _column(name: str, values: Sequence[Any]) -> np.ndarray:
+    if name not in _OBJECT_COLUMNS:
+        return np.array(values, dtype=_DTYPES[name])
+    return np.fromiter(values, dtype=object, count=len(values))  # a tuple value stays one cell
+
+
+def _transpose(rows: list[tuple], width: int) -> list[tuple]:
+    return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+class Flattener:
+    """Parses subscriptions into a head (subscription fields) and item parts with a price code.
+
+    Prices are parsed once per (price id, currency): Stripe price ids are unique per account.
+    `rows` gives one subscription's ItemRows (the exact engine); `frame` builds the column-wise
+    DataFrame of many (the vectorised engine). Both run the same parsing and validation.
+    """
+
+    def __init__(self, coupons: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.coupons = coupons or {}
+        self.prices: list[PriceFields] = []
+        self._price_codes: dict[tuple[str, str], int | _FieldError] = {}
+
+    def _price_code(self, price: Any, currency: str) -> int:
+        key = (price.get("id"), currency) if isinstance(price, dict) else None
+        code = self._price_codes.get(key) if key and key[0] else None
+        if code is None:
+            try:
+                self.prices.append(parse_price(price, currency))
+                code = len(self.prices) - 1
+            except _FieldError as error:
+                code = error
+            if key and key[0]:
+                self._price_codes[key] = code
+        if isinstance(code, _FieldError):
+            raise code
+        return code
+
+    def parts(self, subscription: Mapping[str, Any]) -> tuple[tuple, list[tuple]]:
+        """(head, [item part + (price code,)]); raises RevenueRecordError naming the subscription and field."""
+        sub_id = subscription.get("id")
+        try:
+            if not sub_id:
+                raise _FieldError("id", "subscription without an id")
+            return self._parts(subscription, sub_id)
+        except _FieldError as error:
+            raise RevenueRecordError(RevenueError(sub_id or "<missing id>", error.field, error.message)) from None
+
+    def rows(self, subscription: Mapping[str, Any]) -> list[ItemRow]:
+        head, items = self.parts(subscription)
+        return [ItemRow._make(head + item[:-1] + self.prices[item[-1]]) for item in items]
+
+    def frame(self, subscriptions: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, list[RevenueError]]:
+        heads: list[tuple] = []
+        items: list[tuple] = []
+        sizes: list[int] = []
+        errors: list[RevenueError] = []
+        with _gc_paused():
+            for subscription in subscriptions:
+                try:
+                    head, parts = self.parts(subscription)
+                except RevenueRecordError as error:
+                    errors.append(error.error)
+                    continue
+                heads.append(head)
+                items.extend(parts)
+                sizes.append(len(parts))
+            repeat = np.array(sizes, dtype=np.int64)
+            columns: dict[str, np.ndarray] = {}
+            for name, values in zip(HEAD_COLUMNS, _transpose(heads, len(HEAD_COLUMNS)), strict=True):
+                columns[name] = np.repeat(_column(name, values), repeat)
+            item_columns = _transpose(items, len(ITEM_PART_COLUMNS) + 1)
+            for name, values in zip(ITEM_PART_COLUMNS, item_columns[:-1], strict=True):
+                columns[name] = _column(name, values)
+            codes = np.array(item_columns[-1], dtype=np.int64)
+            for name, values in zip(PRICE_COLUMNS, _transpose(self.prices, len(PRICE_COLUMNS)), strict=True):
+                columns[name] = _column(name, values)[codes]
+            frame = pd.DataFrame({name: pd.Series(columns[name], copy=False) for name in ITEM_COLUMNS})
+        return frame, errors
+
+    def _parts(self, sub: Mapping[str, Any], sub_id: str) -> tuple[tuple, list[tuple]]:
+        currency = sub.get("currency")
+        if not currency:
+            raise _FieldError("currency", "subscription without a currency")
+        currency = currency.lower()
+        customer = sub.get("customer")
+        customer_id = customer.get("id") if isinstance(customer, dict) else customer
+        if not customer_id:
+            raise _FieldError("customer", "subscription without a customer")
+        raw_discounts = sub.get("discounts")
+        sub_discounts = (
+            [
+                parse_discount(d, self.coupons, currency, SUBSCRIPTION_LEVEL, j, f"discounts[{j}]")
+                for j, d in enumerate(raw_discounts)
+            ]
+            if raw_discounts
+            else []
+        )
+        paused = ((sub.get("status_details") or {}).get("paused") or {}).get("transitioned_at")
+        head = (
+            sub_id,
+            customer_id,
+            sub.get("status") or "",
+            currency,
+            bool(sub.get("cancel_at_period_end")),
+            _time(sub.get("created")),
+            _time(sub.get("start_date")),
+            _time(sub.get("trial_start")),
+            _time(sub.get("trial_end")),
+            _time(sub.get("canceled_at")),
+            _time(sub.get("ended_at")),
+            _time(paused),
+        )
+        items = (sub.get("items") or {}).get("data")
+        if not items:
+            raise _FieldError("items.data", "subscription without items")
+        invoice_amounts: dict[str, Decimal] | None = None
+        parts = []
+        for i, item in enumerate(items):
+            try:
+                code = self._price_code(item.get("price"), currency)
+            except _FieldError as error:
+                raise _FieldError(f"items.data[{i}].{error.field}", error.message) from None
+            price = self.prices[code]
+            discounts: tuple[Discount, ...] = ()
+            if sub_discounts:
+                product = price.product_id
+                discounts = tuple(d for d, products in sub_discounts if products is None or product in products)
+            if item.get("discounts"):
+                own = tuple(
+                    parse_discount(d, self.coupons, currency, ITEM_LEVEL, k, f"items.data[{i}].discounts[{k}]")[0]
+                    for k, d in enumerate(item["discounts"])
+                )
+                discounts = own + discounts
+            metered_amount = None
+            if price.metered:
+                if invoice_amounts is None:
+                    invoice_amounts = _invoice_amounts(sub.get("latest_invoice")) or {}
+                metered_amount = invoice_amounts.get(item.get("id")) or invoice_amounts.get(price.price_id)
+            parts.append(
+                (
+                    item.get("id") or f"{sub_id}#{i}",
+                    int(item.get("quantity") or 0),
+                    _time(item.get("current_period_start")),
+                    _time(item.get("current_period_end")),
+                    discounts,
+                    metered_amount,
+                    code,
+                )
+            )
+        return head, parts
+
+
+def flatten(
+    subscriptions: Iterable[Mapping[str, Any]], coupons: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[pd.DataFrame, list[RevenueError]]:
+    """One row per subscription item (ITEM_COLUMNS); unparseable subscriptions are left out and reported."""
+    return Flattener(coupons).frame(subscriptions)

@@ -57,84 +57,106 @@ def revenue_by_account(
     return Framed(rolled.frame, errors + rolled.errors)
 
 
-def _converted_totals(subs: pd.DataFrame, key: str, rules: RevenueRules) -> tuple[pd.DataFrame, list[RevenueError]]:
-    """Per (key, currency) native totals with their exact reporting-currency conversion (NA: no rate)."""
-    totals = subs.groupby([key, "currency"], sort=False)[["mrr_minor", "trial_mrr_minor"]].sum().reset_index()
-    reporting = rules.reporting_currency
-    totals["reporting_mrr_minor"] = pd.array([pd.NA] * len(totals), dtype="Int64")
-    totals["reporting_trial_mrr_minor"] = pd.array([pd.NA] * len(totals), dtype="Int64")
-    errors: list[RevenueError] = []
-    for currency, index in totals.groupby("currency", sort=False).groups.items():
-        try:
-            for column in ("mrr_minor", "trial_mrr_minor"):
-                amounts = totals.loc[index, column].to_numpy(np.int64)
-                converted = convert_minor_array(amounts, currency, reporting, rules.fx_rates)
-                totals.loc[index, f"reporting_{column}"] = converted.astype(np.int64)
-        except MissingRateError as error:
-            ids = subs.loc[subs["currency"] == currency, "subscription_id"]
-            errors.extend(RevenueError(sub, "currency", str(error)) for sub in ids)
-    return totals, errors
+def _group_sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Exact integer sums per group code (np.bincount would go through float64)."""
+    totals = np.zeros(size, dtype=np.int64)
+    np.add.at(totals, codes, values)
+    return totals
 
 
-def _ranking_value(subs: pd.DataFrame, rules: RevenueRules) -> np.ndarray:
+def _first_per_group(codes: np.ndarray, *keys_descending: np.ndarray) -> np.ndarray:
+    """Index of each group's first row when rows are ordered by the keys, highest first."""
+    order = np.lexsort((*(-np.asarray(k, dtype=float) for k in reversed(keys_descending)), codes))
+    sorted_codes = codes[order]
+    return order[np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]]
+
+
+def _reporting_value(subs: pd.DataFrame, rules: RevenueRules) -> np.ndarray:
     """Approximate list MRR in the reporting currency, only to pick a key's main subscription."""
+    target = rules.reporting_currency
     rate = {
-        c: float(rules.fx_rates.get(c, 1))
-        * 10.0 ** (currency_exponent(rules.reporting_currency) - currency_exponent(c))
+        c: float(rules.fx_rates.get(c, 1)) * 10.0 ** (currency_exponent(target) - currency_exponent(c))
         for c in pd.unique(subs["currency"])
-        if has_rate(c, rules.reporting_currency, rules.fx_rates)
+        if has_rate(c, target, rules.fx_rates)
     }
     return subs["list_mrr_minor"].to_numpy(float) * subs["currency"].map(rate).fillna(0.0).to_numpy(float)
+
+
+def _epoch_ns(values: pd.Series) -> np.ndarray:
+    """UTC timestamps as float nanoseconds, NaT as NaN (for np.fmin-style reductions)."""
+    as_int = values.to_numpy("datetime64[ns]").astype(np.int64).astype(float)
+    return np.where(values.isna().to_numpy(), np.nan, as_int)
 
 
 def _rollup(subs: pd.DataFrame, key: str, rules: RevenueRules) -> Framed:
     if subs.empty:
         return Framed(pd.DataFrame(columns=[key, *ROLLUP_COLUMNS]), [])
-    totals, errors = _converted_totals(subs, key, rules)
-    by_key = totals.groupby(key, sort=False)
-    single = by_key["currency"].transform("size") == 1
-    reporting_columns = ["reporting_mrr_minor", "reporting_trial_mrr_minor"]
-    summed = by_key[reporting_columns].sum()
-    summed = summed.mask(totals[reporting_columns].isna().groupby(totals[key], sort=False).any()).astype("Int64")
-    native = totals[single].set_index(key)
+    codes, keys = pd.factorize(subs[key].to_numpy(object))
+    currency_codes, currencies = pd.factorize(subs["currency"].to_numpy(object))
+    pair_codes, pairs = pd.factorize(codes * len(currencies) + currency_codes)
+    pair_key, pair_currency = pairs // len(currencies), pairs % len(currencies)
+    n_keys, n_pairs = len(keys), len(pairs)
+    mrr_pairs = _group_sum(pair_codes, subs["mrr_minor"].to_numpy(np.int64), n_pairs)
+    trial_pairs = _group_sum(pair_codes, subs["trial_mrr_minor"].to_numpy(np.int64), n_pairs)
 
-    live_counts = np.asarray(
-        status_counts(subs["status"].to_numpy(object), subs["cancel_at_period_end"].to_numpy(), rules)
-    )
-    trial = np.asarray(is_in(subs["status"].to_numpy(object), rules.trial_statuses), dtype=bool)
-    ranked = subs.assign(
-        _rank=np.where(live_counts, 2, np.where(trial, 1, 0)),
-        _value=_ranking_value(subs, rules),
-        _live_seats=np.where(live_counts | trial, subs["seat_count"], 0),
-    )
-    main = ranked.sort_values([key, "_rank", "_value", "created_at"], ascending=[True, False, False, False])
-    main = main.drop_duplicates(key).set_index(key)
-    keys = main.index
+    # Each (key, currency) total is converted once, exactly; a currency without a rate leaves NA.
+    reporting = np.zeros((2, n_pairs), dtype=np.int64)
+    unknown = np.zeros(n_pairs, dtype=bool)
+    errors: list[RevenueError] = []
+    for index, currency in enumerate(currencies):
+        at = pair_currency == index
+        try:
+            for row, totals in enumerate((mrr_pairs, trial_pairs)):
+                converted = convert_minor_array(totals[at], currency, rules.reporting_currency, rules.fx_rates)
+                reporting[row, at] = converted.astype(np.int64)
+        except MissingRateError as error:
+            unknown |= at
+            ids = subs["subscription_id"].to_numpy(object)[currency_codes == index]
+            errors.extend(RevenueError(sub, "currency", str(error)) for sub in ids)
+    key_unknown = np.zeros(n_keys, dtype=bool)
+    np.logical_or.at(key_unknown, pair_key, unknown)
+    reporting_mrr = _nullable(_group_sum(pair_key, reporting[0], n_keys), key_unknown)
+    reporting_trial = _nullable(_group_sum(pair_key, reporting[1], n_keys), key_unknown)
+    single = np.bincount(pair_key, minlength=n_keys) == 1
+    key_currency = np.full(n_keys, rules.reporting_currency, dtype=object)
+    key_currency[pair_key[single[pair_key]]] = currencies[pair_currency[single[pair_key]]]
+    native_mrr = _group_sum(pair_key, np.where(single[pair_key], mrr_pairs, 0), n_keys)
+    native_trial = _group_sum(pair_key, np.where(single[pair_key], trial_pairs, 0), n_keys)
+    mrr = reporting_mrr.copy()
+    mrr[single] = native_mrr[single]
+    trial_mrr = reporting_trial.copy()
+    trial_mrr[single] = native_trial[single]
 
-    mrr = native["mrr_minor"].reindex(keys).astype("Int64").fillna(summed["reporting_mrr_minor"].reindex(keys))
-    trial_mrr = native["trial_mrr_minor"].reindex(keys).astype("Int64")
-    trial_mrr = trial_mrr.fillna(summed["reporting_trial_mrr_minor"].reindex(keys))
-    currency = native["currency"].reindex(keys).fillna(rules.reporting_currency)
-    paying = (mrr > 0).fillna(True).to_numpy(bool)  # NA (no rate) still means some MRR counts
-    live = (main["_rank"] > 0).to_numpy()
+    status = subs["status"].to_numpy(object)
+    counted = np.asarray(status_counts(status, subs["cancel_at_period_end"].to_numpy(bool), rules), dtype=bool)
+    trial = np.asarray(is_in(status, rules.trial_statuses), dtype=bool)
+    rank = np.where(counted, 2, np.where(trial, 1, 0))
+    main = _first_per_group(codes, rank, _reporting_value(subs, rules), _epoch_ns(subs["created_at"]))
+    paying = mrr.fillna(1).to_numpy(np.int64) > 0  # NA (no rate) still means some MRR counts
+    first_paid = np.full(n_keys, np.nan)
+    np.fmin.at(first_paid, codes, _epoch_ns(subs["paid_since"]))
     frame = pd.DataFrame(
         {
             key: keys,
-            "mrr_minor": mrr.to_numpy(),
-            "arr_minor": (mrr * 12).to_numpy(),
-            "mrr_currency": currency.to_numpy(object),
-            "trial_mrr_minor": trial_mrr.to_numpy(),
-            "reporting_mrr_minor": summed["reporting_mrr_minor"].reindex(keys).to_numpy(),
-            "reporting_trial_mrr_minor": summed["reporting_trial_mrr_minor"].reindex(keys).to_numpy(),
+            "mrr_minor": mrr,
+            "arr_minor": mrr * 12,
+            "mrr_currency": key_currency,
+            "trial_mrr_minor": trial_mrr,
+            "reporting_mrr_minor": reporting_mrr,
+            "reporting_trial_mrr_minor": reporting_trial,
             "reporting_currency": rules.reporting_currency,
-            "plan": np.where(paying, main["plan"].to_numpy(object), rules.free_plan),
-            "plan_interval": np.where(live, main["plan_interval"].to_numpy(object), None),
-            "seat_count": ranked.groupby(key)["_live_seats"].sum().reindex(keys).to_numpy(np.int64),
-            "subscription_status": main["status"].to_numpy(object),
-            "trial_end_at": main["trial_end_at"].to_numpy(),
-            "current_period_end_at": main["current_period_end_at"].to_numpy(),
-            "cancel_at_period_end": main["cancel_at_period_end"].to_numpy(bool),
-            "customer_since": subs.groupby(key)["paid_since"].min().reindex(keys).to_numpy(),
+            "plan": np.where(paying, subs["plan"].to_numpy(object)[main], rules.free_plan),
+            "plan_interval": np.where(rank[main] > 0, subs["plan_interval"].to_numpy(object)[main], None),
+            "seat_count": _group_sum(codes, np.where(rank > 0, subs["seat_count"].to_numpy(np.int64), 0), n_keys),
+            "subscription_status": status[main],
+            "trial_end_at": subs["trial_end_at"].to_numpy()[main],
+            "current_period_end_at": subs["current_period_end_at"].to_numpy()[main],
+            "cancel_at_period_end": subs["cancel_at_period_end"].to_numpy(bool)[main],
+            "customer_since": pd.to_datetime(first_paid, unit="ns", utc=True),
         }
     )
-    return Framed(frame.reset_index(drop=True), errors)
+    return Framed(frame, errors)
+
+
+def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.Series:
+    return pd.Series(pd.array(values, dtype="Int64")).mask(missing)

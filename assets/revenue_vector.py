@@ -1,0 +1,175 @@
+"""Vectorised exact MRR amounts: integer numerators over one frame-wide denominator.
+
+Every amount is held as an integer numerator N over a common denominator D that grows as the rules
+apply (10^s for the Decimal amounts, P for each percent step, 12 x lcm(interval_count) for the
+monthly normalisation). The result N/D is rounded half-even once per subscription, so this path
+returns exactly the integers of revenue_exact. Arrays are int64 when a bound proves no overflow,
+Python-int object arrays otherwise. The one case it hands to the exact engine: a subscription
+amount_off discount shared pro rata by several items (the shares have per-subscription denominators).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from assets.money import half_even_div
+from assets.revenue_records import ITEM_LEVEL
+from assets.revenue_rules import RevenueRules, discount_counts, transformed_quantity
+
+_INT64_SAFE = 2**62
+
+
+class VectorMrr(NamedTuple):
+    rounded: np.ndarray  # per subscription: list MRR in minor units, rounded half-even, never negative
+    undiscounted: np.ndarray  # per item: monthly amount before discounts (float, for ranking only)
+    exact_needed: np.ndarray  # per subscription: True where the caller must use the exact engine
+
+
+def _places(values: Iterable[Decimal]) -> int:
+    return max((max(-v.as_tuple().exponent, 0) for v in values), default=0)
+
+
+def _scaled(values: Iterable[Decimal], places: int) -> list[int]:
+    return [int(v.scaleb(places)) for v in values]
+
+
+def _discount_table(items: pd.DataFrame, rules: RevenueRules, as_of: float) -> pd.DataFrame:
+    """One row per (item row, counting discount), in order of application."""
+    entries = [(row, *d) for row, discounts in enumerate(items["discounts"].to_numpy()) if discounts for d in discounts]
+    columns = ["row", "level", "position", "percent_off", "amount_off", "duration", "start", "end"]
+    table = pd.DataFrame(entries, columns=columns).astype(
+        {
+            "row": "int64",
+            "level": "int64",
+            "position": "int64",
+            "amount_off": "int64",
+            "start": "float64",
+            "end": "float64",
+        }
+    )
+    period_start = items["current_period_start"].to_numpy()[table["row"].to_numpy()]
+    duration = table["duration"].to_numpy(object)
+    counts = discount_counts(duration, table["start"].to_numpy(), table["end"].to_numpy(), period_start, as_of, rules)
+    return table[np.asarray(counts, dtype=bool)]
+
+
+class _TierPairs(NamedTuple):
+    owner: np.ndarray  # item row of each (row, tier) pair
+    lower: np.ndarray
+    upper: np.ndarray  # -1 = open-ended
+    tier: np.ndarray  # index into the flattened tiers of the distinct tier sets
+
+
+def _tier_pairs(items: pd.DataFrame, tiered: np.ndarray) -> tuple[_TierPairs, list[Decimal], list[Decimal]]:
+    """Each tiered row joined to its price's tiers (tier sets are factorised, so built once each)."""
+    rows = np.flatnonzero(tiered)
+    if rows.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return _TierPairs(empty, empty, empty, empty), [], []
+    codes, tier_sets = pd.factorize(items["tiers"].to_numpy()[rows])
+    flat_tiers = [tier for tiers in tier_sets for tier in tiers]
+    sizes = np.array([len(tiers) for tiers in tier_sets], dtype=np.int64)
+    offsets = np.cumsum(sizes) - sizes
+    upper = np.array([-1 if t.up_to is None else t.up_to for t in flat_tiers], dtype=np.int64)
+    lower = np.concatenate(([0], np.maximum(upper[:-1], 0)))
+    lower[offsets] = 0
+    per_row = sizes[codes]
+    owner = np.repeat(rows, per_row)
+    tier = np.repeat(offsets[codes] - (np.cumsum(per_row) - per_row), per_row) + np.arange(per_row.sum())
+    units, flats = [t.unit for t in flat_tiers], [t.flat for t in flat_tiers]
+    return _TierPairs(owner, lower[tier], upper[tier], tier), units, flats
+
+
+def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules, as_of: float) -> VectorMrr:
+    n = len(items)
+    sub_code = np.repeat(np.arange(len(sub_starts)), np.diff(np.append(sub_starts, n)))
+    quantity = np.asarray(
+        transformed_quantity(items["quantity"].to_numpy(), items["divide_by"].to_numpy(), items["round_up"].to_numpy()),
+        dtype=np.int64,
+    )
+    scheme = items["scheme"].to_numpy(object)
+    metered = items["metered"].to_numpy(bool)
+    use_invoice = metered & (rules.metered_policy == "latest_invoice")
+    unit_codes, units = pd.factorize(items["unit_amount"].to_numpy(object))
+    pairs, tier_units, tier_flats = _tier_pairs(items, (scheme != "per_unit") & ~metered)
+    invoiced = [Decimal(0) if v is None else v for v in items["metered_amount"].to_numpy(object)[use_invoice]]
+    table = _discount_table(items, rules, as_of)
+    percents = table["percent_off"].to_numpy(object)
+
+    places = _places([*units, *tier_units, *tier_flats, *invoiced])
+    percent_places = _places(percents)
+    percent_den = 100 * 10**percent_places
+    lcm = math.lcm(*pd.unique(items["interval_count"].to_numpy()).tolist())
+    periods = items["interval"].map(rules.periods_per_year).to_numpy(np.int64)
+    multiplier = periods * (lcm // items["interval_count"].to_numpy(np.int64))
+
+    # Bound every numerator to choose int64 or exact Python ints.
+    unit_ints = np.array(_scaled(units, places), dtype=object)
+    tier_unit_ints = np.array(_scaled(tier_units, places), dtype=object)
+    tier_flat_ints = np.array(_scaled(tier_flats, places), dtype=object)
+    scaled_amounts = [*unit_ints.tolist(), *tier_unit_ints.tolist(), *tier_flat_ints.tolist()]
+    n_tiers = int(np.bincount(pairs.owner, minlength=n).max(initial=0))
+    largest = max(map(abs, scaled_amounts), default=0) * (int(quantity.max(initial=0)) + 1) * (n_tiers + 1)
+    largest += max(map(abs, _scaled(invoiced, places)), default=0)
+    largest += int(table["amount_off"].max()) * 10**places if len(table) else 0
+    percent_steps = len(table.loc[table["percent_off"] != 0, ["level", "position"]].drop_duplicates())
+    items_per_sub = int(np.diff(np.append(sub_starts, n)).max(initial=1))
+    numerator_bound = largest * percent_den**percent_steps * int(multiplier.max(initial=1)) * items_per_sub
+    denominator_bound = 10**places * percent_den**percent_steps * 12 * lcm
+    dtype = np.int64 if max(numerator_bound, denominator_bound) < _INT64_SAFE else object
+
+    amount = np.zeros(n, dtype=dtype)
+    per_unit = scheme == "per_unit"
+    amount[per_unit] = unit_ints[unit_codes[per_unit]].astype(dtype) * quantity[per_unit]
+    if pairs.owner.size:
+        q = quantity[pairs.owner]
+        upper = np.where(pairs.upper < 0, q, pairs.upper)
+        units_in = np.clip(np.minimum(q, upper) - pairs.lower, 0, None)
+        unit, flat = tier_unit_ints[pairs.tier].astype(dtype), tier_flat_ints[pairs.tier].astype(dtype)
+        graduated = np.where(units_in > 0, unit * units_in + flat, 0)
+        volume = np.where((q > pairs.lower) & (q <= upper), unit * q + flat, 0)
+        np.add.at(amount, pairs.owner, np.where(scheme[pairs.owner] == "volume", volume, graduated))
+    amount[use_invoice] = np.array(_scaled(invoiced, places), dtype=object).astype(dtype)
+    amount[metered & ~use_invoice] = 0
+    denominator = 10**places
+    undiscounted = amount.astype(float) * multiplier
+
+    def step(values: np.ndarray, rows: np.ndarray, off: np.ndarray, pct: np.ndarray, reduction: np.ndarray):
+        """One discount step: percent rows scale, amount rows subtract; the denominator grows by P if needed."""
+        nonlocal denominator
+        is_pct = off == 0
+        before = values[rows]
+        if is_pct.any():
+            values *= percent_den
+            denominator *= percent_den
+            pct_ints = np.array(_scaled(pct, percent_places), dtype=object).astype(dtype)
+            after = np.where(is_pct, before * (percent_den - pct_ints), (before - reduction) * percent_den)
+        else:
+            after = before - reduction
+        values[rows] = np.maximum(after, 0)
+
+    items_table = table[table["level"] == ITEM_LEVEL]
+    for _, at in items_table.groupby("position", sort=True):
+        rows, off = at["row"].to_numpy(), at["amount_off"].to_numpy().astype(dtype)
+        step(amount, rows, off, at["percent_off"].to_numpy(object), off * denominator)
+
+    monthly = amount * multiplier.astype(dtype)
+    denominator *= 12 * lcm
+    exact_needed = np.zeros(len(sub_starts), dtype=bool)
+    for _, at in table[table["level"] != ITEM_LEVEL].groupby("position", sort=True):
+        rows, off = at["row"].to_numpy(), at["amount_off"].to_numpy().astype(dtype)
+        holders = np.bincount(sub_code[rows][off != 0], minlength=len(sub_starts))
+        exact_needed |= holders > 1
+        # A sole holder takes the whole amount_off, spread over its own interval.
+        reduction = off * multiplier[rows].astype(dtype) * (denominator // (12 * lcm))
+        step(monthly, rows, off, at["percent_off"].to_numpy(object), reduction)
+
+    total = np.maximum(np.add.reduceat(monthly, sub_starts), 0) if n else monthly
+    rounded = np.asarray(half_even_div(total, denominator), dtype=np.int64)
+    return VectorMrr(rounded, undiscounted, exact_needed)
