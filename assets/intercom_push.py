@@ -425,3 +425,38 @@ async def push_contacts(
         saved.flush()
         _finish(store, summary, run_id, options.dry_run)
     return summary, plan
+
+
+@dataclass
+class SyncResult:
+    schema: SchemaPlan
+    companies: PushSummary
+    contacts: PushSummary
+    company_plan: PushPlan
+    contact_plan: PushPlan
+
+    def counts(self) -> dict[str, int]:
+        """The figures the pipeline summary reports."""
+        return {
+            "contacts_created": self.contacts.created,
+            "contacts_updated": self.contacts.updated,
+            "companies_upserted": self.companies.created + self.companies.updated,
+            "attributes_written": self.contacts.attributes_written + self.companies.attributes_written,
+        }
+
+
+async def sync_intercom(
+    client: IntercomClient,
+    store: StateStore,
+    contacts: pd.DataFrame,
+    companies: pd.DataFrame,
+    specs: Sequence[AttributeSpec],
+    options: PushOptions,
+    run_id: str,
+    log: Log,
+) -> SyncResult:
+    """The whole push outside Dagster (benchmarks, scripts): attributes, companies, then contacts."""
+    schema = await ensure_attributes(client, specs, options, log)
+    company_summary, company_plan = await push_companies(client, store, companies, specs, options, run_id, log)
+    contact_summary, contact_plan = await push_contacts(client, store, contacts, specs, options, run_id, log)
+    return SyncResult(schema, company_summary, contact_summary, company_plan, contact_plan)
