@@ -97,7 +97,7 @@ class StripeState:
         if kind == "invoice_payment":
             self._payment_by_intent[obj["payment"]["payment_intent"]] = obj
         if kind in ("subscription", "invoice"):
-            self.schedule(obj)
+            self.schedule(obj, bulk)
         return obj
 
     def replace(self, kind: str, obj: StripeObject) -> StripeObject:
@@ -107,10 +107,16 @@ class StripeState:
         return obj
 
     # -- the billing timetable ------------------------------------------------------------
-    def schedule(self, obj: StripeObject) -> None:
+    def schedule(self, obj: StripeObject, bulk: bool = False) -> None:
+        """Note when `obj` is next due; bulk inserts append and `load` heapifies once."""
         when = self.due_at(obj)
-        if when is not None:
-            heapq.heappush(self._due, (when, next(self._due_seq), obj["id"]))
+        if when is None:
+            return
+        entry = (when, next(self._due_seq), obj["id"])
+        if bulk:
+            self._due.append(entry)
+        else:
+            heapq.heappush(self._due, entry)
 
     def due_at(self, obj: StripeObject) -> int | None:
         """When the billing simulation next has something to do for this subscription or invoice."""
@@ -189,6 +195,7 @@ class StripeState:
                         item["price"] = prices.get(item["price"]["id"], item["price"])
                 self.insert(kind, obj, bulk=True)
             counts[name] = len(rows)
+        heapq.heapify(self._due)
         return counts
 
     def snapshot(self) -> dict[str, Any]:
@@ -196,7 +203,7 @@ class StripeState:
             "now": self.now,
             "livemode": self.livemode,
             "event_api_version": self.event_api_version,
-            "billing": asdict(self.billing),
+            "billing": asdict(self.billing) | {"retry_schedule_days": list(self.billing.retry_schedule_days)},
             "next_id": self._next_id,
             "failing_customers": sorted(self.failing_customers),
             "trial_will_end_sent": sorted(self.trial_will_end_sent),
