@@ -230,6 +230,9 @@ class EmulatorApp:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs offer
+    # Headers and body go out in two writes; with Nagle on, each keep-alive request waits ~40 ms
+    # for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
