@@ -37,8 +37,10 @@ def _record_problems(
         )
         for p in problems
     ]
-    state.store.record_errors(context.run_id, errors)
-    context.log.warning(f"{len(errors)} {model} record(s) could not be used; see sync_errors for run {context.run_id}")
+    state.store.record_errors(context.run.run_id, errors)
+    context.log.warning(
+        f"{len(errors)} {model} record(s) could not be used; see sync_errors for run {context.run.run_id}"
+    )
 
 
 @dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS)

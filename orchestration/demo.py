@@ -1,0 +1,161 @@
+"""`make demo`: the whole nightly sync, end to end, on the embedded defaults.
+
+Starts both emulators on loopback, builds the seeded demo world into a SQLite warehouse and the
+Stripe emulator, runs the real `nightly_sync` job against them and prints a readable summary whose
+last line is JSON. The world's "now" and the Intercom emulator's contents are kept under `data/`,
+so a second run sees the same data and the workspace the first run left: it writes nothing.
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from assets.money import Money
+from orchestration.definitions import defs
+from orchestration.environments import DEMO_FX_RATES
+from resources.emulators.demo_world.stripe_world import stripe_objects
+from resources.emulators.demo_world.warehouse_writer import write_warehouse
+from resources.emulators.demo_world.world import build_world
+from resources.emulators.http import EmulatorServer
+from resources.emulators.intercom import IntercomEmulator
+from resources.emulators.intercom.persistence import load_state_file, save_state_file
+from resources.emulators.stripe import StripeEmulator
+from resources.intercom import IntercomResource
+from resources.settings import SyncSettings
+from resources.state import StateStoreResource
+from resources.stripe import StripeResource
+from resources.warehouse import WarehouseResource
+
+STRIPE_KEY = "sk_test_revsync_demo"
+INTERCOM_TOKEN = "revsync-demo-token"
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    users: int
+    seed: int
+    as_of: str  # ISO-8601 UTC: the world's "now", fixed at the first run
+
+    @classmethod
+    def load_or_create(cls, path: Path, users: int, seed: int) -> tuple["DemoSpec", bool]:
+        """The saved spec when it matches; otherwise a new one (and True: the world is new)."""
+        if path.exists():
+            saved = cls(**json.loads(path.read_text()))
+            if (saved.users, saved.seed) == (users, seed):
+                return saved, False
+        spec = cls(users, seed, datetime.now(UTC).replace(second=0, microsecond=0).isoformat())
+        path.write_text(json.dumps(asdict(spec)))
+        return spec, True
+
+
+def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str) -> Any:
+    for event in result.asset_materializations_for_node(asset):
+        if key in event.metadata:
+            return event.metadata[key].value
+    return None
+
+
+def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dict[str, Any]:
+    """The run's headline figures, read from the assets' materialization metadata."""
+
+    def count(asset: str, key: str) -> int:
+        return int(_metadata_value(result, asset, key) or 0)
+
+    mrr_minor = count("account_revenue", "reporting_mrr_total_minor")
+    return {
+        "run_id": result.run_id,
+        "success": result.success,
+        "contacts_created": count("intercom_contacts", "contacts_created"),
+        "contacts_updated": count("intercom_contacts", "contacts_updated"),
+        "contacts_unchanged": count("intercom_contacts", "unchanged"),
+        "companies_upserted": count("intercom_companies", "companies_upserted"),
+        "attributes_created": count("intercom_data_attributes", "created"),
+        "attributes_written": count("intercom_contacts", "attributes_written")
+        + count("intercom_companies", "attributes_written"),
+        "records_failed": count("intercom_contacts", "failed") + count("intercom_companies", "failed"),
+        "segments": _metadata_value(result, "contact_attributes", "segment_sizes") or {},
+        "mrr_total": float(Money(mrr_minor, reporting_currency).major()),
+        "mrr_currency": reporting_currency,
+    }
+
+
+def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEmulator) -> None:
+    stats = intercom.stats()
+    print()
+    print(f"revsync demo — {world.users} users, seed {world.seed}, as of {world.as_of}")
+    print(f"  run {summary['run_id']}: {'succeeded' if summary['success'] else 'FAILED'}")
+    print(f"  MRR: {summary['mrr_total']:,.2f} {summary['mrr_currency'].upper()}")
+    print(
+        f"  Intercom contacts: {summary['contacts_created']} created, {summary['contacts_updated']} updated, "
+        f"{summary['contacts_unchanged']} unchanged"
+    )
+    print(f"  Intercom companies upserted: {summary['companies_upserted']}")
+    print(f"  custom attribute values written: {summary['attributes_written']}")
+    for name, size in summary["segments"].items():
+        print(f"  segment {name}: {size} contacts")
+    print(f"  Intercom emulator now holds: {json.dumps(stats)}")
+    print(json.dumps(summary))
+
+
+def _instance() -> dg.DagsterInstance:
+    """The DAGSTER_HOME instance (so `make ui` shows the demo's runs), else a throwaway one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    spec, fresh_world = DemoSpec.load_or_create(data_dir / "demo_world.json", users, seed)
+    as_of = datetime.fromisoformat(spec.as_of)
+    warehouse_url = f"sqlite:///{(data_dir / 'warehouse.db').resolve()}"
+    intercom_state = data_dir / "intercom_emulator.json"
+    if fresh_world:
+        intercom_state.unlink(missing_ok=True)
+        (data_dir / "warehouse.db").unlink(missing_ok=True)
+
+    world = build_world(spec.users, spec.seed, as_of=as_of)
+    write_warehouse(world, warehouse_url)
+
+    stripe_app = StripeEmulator()
+    stripe_app.set_clock(int(as_of.timestamp()))
+    stripe_app.load(stripe_objects(world))
+    intercom_app = IntercomEmulator(access_tokens={INTERCOM_TOKEN})
+    load_state_file(intercom_app, intercom_state)
+
+    with EmulatorServer(stripe_app) as stripe_server, EmulatorServer(intercom_app) as intercom_server:
+        settings = SyncSettings(as_of=spec.as_of, fx_rates=DEMO_FX_RATES)
+        resources = {
+            "stripe": StripeResource(api_key=STRIPE_KEY, base_url=stripe_server.url),
+            "intercom": IntercomResource(access_token=INTERCOM_TOKEN, base_url=intercom_server.url),
+            "warehouse": WarehouseResource(url=warehouse_url),
+            "state": StateStoreResource(url=warehouse_url),
+            "settings": settings,
+        }
+        result = defs.resolve_job_def("nightly_sync").execute_in_process(
+            resources=resources, instance=_instance(), raise_on_error=False
+        )
+    save_state_file(intercom_app, intercom_state)
+    summary = summarise(result, settings.reporting_currency)
+    print_summary(summary, spec, intercom_app)
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.demo", description=__doc__)
+    parser.add_argument("--users", type=int, default=1000, help="users in the demo world (100 to 1,000,000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    args = parser.parse_args(argv)
+    summary = run_demo(args.users, args.seed, args.data_dir)
+    return 0 if summary["success"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Run the real `nightly_sync` job against both emulators and a demo-world warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.environments import DEMO_FX_RATES
+from resources.emulators.demo_world.stripe_world import stripe_objects
+from resources.emulators.demo_world.warehouse_writer import write_warehouse
+from resources.emulators.demo_world.world import DemoWorld, build_world
+from resources.emulators.http import EmulatorServer
+from resources.emulators.intercom import IntercomEmulator
+from resources.emulators.stripe import StripeEmulator
+from resources.intercom import IntercomResource
+from resources.settings import SyncSettings
+from resources.state import StateStoreResource
+from resources.stripe import StripeResource
+from resources.warehouse import WarehouseResource
+
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+STRIPE_KEY = "sk_test_e2e"
+INTERCOM_TOKEN = "e2e-token"
+
+
+@dataclass
+class SyncWorld:
+    world: DemoWorld
+    warehouse_url: str
+    stripe: EmulatorServer
+    intercom: EmulatorServer
+
+    @property
+    def intercom_app(self) -> IntercomEmulator:
+        assert isinstance(self.intercom.app, IntercomEmulator)
+        return self.intercom.app
+
+    def resources(self) -> dict[str, Any]:
+        return {
+            "stripe": StripeResource(api_key=STRIPE_KEY, base_url=self.stripe.url),
+            "intercom": IntercomResource(access_token=INTERCOM_TOKEN, base_url=self.intercom.url),
+            "warehouse": WarehouseResource(url=self.warehouse_url),
+            "state": StateStoreResource(url=self.warehouse_url),
+            "settings": SyncSettings(as_of=AS_OF.isoformat(), fx_rates=DEMO_FX_RATES),
+        }
+
+    def run(self, run_config: dict[str, Any] | None = None) -> dg.ExecuteInProcessResult:
+        return defs.resolve_job_def("nightly_sync").execute_in_process(
+            resources=self.resources(), run_config=run_config, raise_on_error=False
+        )
+
+
+@contextmanager
+def sync_world(warehouse_url: str, users: int = 150, seed: int = 11) -> Iterator[SyncWorld]:
+    world = build_world(users, seed, as_of=AS_OF)
+    write_warehouse(world, warehouse_url)
+    stripe_app = StripeEmulator(now=int(AS_OF.timestamp()))
+    stripe_app.load(stripe_objects(world))
+    intercom_app = IntercomEmulator(access_tokens={INTERCOM_TOKEN})
+    with EmulatorServer(stripe_app) as stripe_server, EmulatorServer(intercom_app) as intercom_server:
+        yield SyncWorld(world, warehouse_url, stripe_server, intercom_server)
+
+
+def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    """The asset's materialization metadata as plain values."""
+    events = result.asset_materializations_for_node(asset)
+    assert events, f"{asset} was not materialized"
+    return {key: value.value for key, value in events[-1].metadata.items()}

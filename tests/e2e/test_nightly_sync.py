@@ -1,0 +1,92 @@
+"""nightly_sync end to end: the real job, both emulators over HTTP, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from assets.attribute_catalog import COMPANY_ATTRIBUTES, catalog
+from resources.emulators.demo_world.planted import CASES
+from tests.e2e.harness import metadata, sync_world
+
+pytestmark = pytest.mark.slow
+CONTACT_ATTRIBUTES = [s.name for s in catalog() if s.model == "contact"]
+
+
+def _same(pushed: object, expected: object) -> bool:
+    if expected is None or (not isinstance(expected, str) and pd.isna(expected)):
+        return pushed is None
+    if isinstance(expected, float):
+        return pushed is not None and abs(float(pushed) - expected) < 1e-9
+    return pushed == expected
+
+
+def test_nightly_sync_end_to_end_then_nothing_to_write(warehouse_url):
+    with sync_world(warehouse_url) as env:
+        first = env.run()
+        assert first.success
+        contacts = first.output_for_node("contact_attributes")
+        companies = first.output_for_node("company_attributes")
+        pushed = env.intercom_app.contacts_by_external_id()
+
+        # Every warehouse user is an Intercom user contact with exactly the computed attributes.
+        assert set(pushed) == set(contacts["external_id"])
+        mismatches = [
+            (row["external_id"], name, pushed[row["external_id"]]["custom_attributes"].get(name), row[name])
+            for row in contacts.to_dict("records")
+            for name in CONTACT_ATTRIBUTES
+            if not _same(pushed[row["external_id"]]["custom_attributes"].get(name), row[name])
+        ]
+        assert mismatches == []
+        assert all(c["role"] == "user" for c in pushed.values())
+
+        # Every account is a company, with its users attached and its revenue fields set.
+        pushed_companies = env.intercom_app.companies_by_company_id()
+        assert set(pushed_companies) == set(companies["company_id"])
+        for row in companies.to_dict("records"):
+            company = pushed_companies[row["company_id"]]
+            # monthly_spend is an integer in Intercom, rounded half up (docs/push.md).
+            assert company["monthly_spend"] == math.floor((row["monthly_spend"] or 0) + 0.5)
+            for spec in COMPANY_ATTRIBUTES:
+                assert _same(company["custom_attributes"].get(spec.name), row[spec.name]), (row["company_id"], spec)
+        company_ids = {c["id"]: c["company_id"] for c in pushed_companies.values()}
+        for row in contacts.dropna(subset=["company_id"]).to_dict("records"):
+            attached = [company_ids[c["id"]] for c in pushed[row["external_id"]]["companies"]["data"]]
+            assert attached == [row["company_id"]]
+
+        # The planted boundary cases land in exactly the segments they were built for.
+        for case in CASES:
+            attributes = pushed[case.user_id]["custom_attributes"]
+            assert attributes["ready_for_pro_upgrade"] is case.ready_for_pro_upgrade, case.key
+            assert attributes["team_expansion_candidate"] is case.team_expansion_candidate, case.key
+            assert attributes["plan"] == case.effective_plan, case.key
+
+        contact_counts = metadata(first, "intercom_contacts")
+        assert contact_counts["contacts_created"] == len(contacts)
+
+        # Same data again: nothing is written to Intercom.
+        writes_before = _writes(env.intercom_app.counters)
+        second = env.run()
+        assert second.success
+        assert metadata(second, "intercom_contacts")["contacts_created"] == 0
+        assert metadata(second, "intercom_contacts")["contacts_updated"] == 0
+        assert metadata(second, "intercom_companies")["companies_upserted"] == 0
+        assert _writes(env.intercom_app.counters) == writes_before
+
+
+def _writes(counters) -> int:
+    return sum(v for k, v in counters.items() if k.startswith(("route:POST", "route:PUT", "route:DELETE")))
+
+
+def test_unmatched_stripe_customers_are_reported_not_guessed(sqlite_url):
+    with sync_world(sqlite_url) as env:
+        result = env.run()
+        assert result.success
+        matched = metadata(result, "customer_accounts")
+        assert matched["unmatched"] >= 4  # the planted nobody / no_email / ghost_account / shared_email
+        errors = json.dumps(str(matched["unmatched_customers"]))
+        for key in ("cus_planted_nobody", "cus_planted_no_email", "cus_planted_ghost_account"):
+            assert key in errors
