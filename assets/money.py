@@ -65,7 +65,7 @@ def round_half_even(value: Decimal) -> int:
 
 def half_even_div(numerator: np.ndarray, denominator: int) -> np.ndarray:
     """numerator / denominator rounded half-even, exactly, for int64 or Python-int object arrays."""
-    quotient, remainder = np.divmod(numerator, denominator)
+    quotient, remainder = numerator // denominator, numerator % denominator  # np.divmod rejects objects
     twice = 2 * remainder
     round_up = (twice > denominator) | ((twice == denominator) & (quotient % 2 == 1))
     return quotient + round_up
