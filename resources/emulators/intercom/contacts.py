@@ -205,9 +205,6 @@ class ContactStore:
             if contact.visible:
                 yield index, contact
 
-    def visible(self) -> Iterator[Contact]:
-        return (c for c in self.contacts.values() if c.visible)
-
     # -- indexes ------------------------------------------------------------------------------
     def _add(self, contact: Contact) -> None:
         self.contacts[contact.id] = contact
