@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
 
 import dagster as dg
 from pydantic import Field
@@ -28,7 +27,8 @@ class IntercomResource(dg.ConfigurableResource):
     """Intercom REST API 2.x over httpx. Feed `access_token` from `EnvVar("INTERCOM_ACCESS_TOKEN")`."""
 
     access_token: str = Field(repr=False, description="Private app access token (Developer Hub → Authentication).")
-    region: Literal["us", "eu", "au"] = Field(default="us", description="Workspace region: us, eu or au.")
+    # A plain string, not a Literal: an EnvVar is validated only when the run starts (see `url`).
+    region: str = Field(default="us", description="Workspace region: us, eu or au.")
     base_url: str | None = Field(default=None, description="Overrides the regional host (e.g. an emulator).")
     api_version: str = Field(default="2.16", description="Sent as Intercom-Version; pinned.")
     attribute_prefix: str = Field(default="", description="Prefix of every custom attribute revsync writes.")
@@ -45,7 +45,11 @@ class IntercomResource(dg.ConfigurableResource):
 
     @property
     def url(self) -> str:
-        return self.base_url or REGION_URLS[self.region]
+        if self.base_url:
+            return self.base_url
+        if self.region.lower() not in REGION_URLS:
+            raise ValueError(f"Intercom region {self.region!r} is not one of {sorted(REGION_URLS)}")
+        return REGION_URLS[self.region.lower()]
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

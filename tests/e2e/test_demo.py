@@ -1,0 +1,38 @@
+"""The `make demo` runner: a readable summary ending in one JSON line; a second run writes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestration.demo import main
+
+pytestmark = pytest.mark.slow
+REQUIRED = {"contacts_created", "contacts_updated", "companies_upserted", "attributes_written", "segments", "mrr_total"}
+
+
+def _last_json_line(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    args = ["--users", "120", "--seed", "5", "--data-dir", str(tmp_path)]
+
+    assert main(args) == 0
+    first = _last_json_line(capsys.readouterr().out)
+    assert set(first) >= REQUIRED
+    assert first["contacts_created"] == 120
+    assert first["companies_upserted"] > 0
+    assert first["attributes_written"] > 0
+    assert first["mrr_total"] > 0
+    assert set(first["segments"]) == {"ready_for_pro_upgrade", "team_expansion_candidate"}
+    assert all(size > 0 for size in first["segments"].values())
+
+    assert main(args) == 0
+    second = _last_json_line(capsys.readouterr().out)
+    assert (second["contacts_created"], second["contacts_updated"], second["companies_upserted"]) == (0, 0, 0)
+    assert second["attributes_written"] == 0
+    assert second["mrr_total"] == first["mrr_total"]
+    assert second["segments"] == first["segments"]
