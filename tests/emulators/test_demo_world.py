@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from resources.emulators.demo_world import build_world, write_warehouse
+from resources.emulators.demo_world.planted import CASES
 from resources.emulators.demo_world.usage import EVENT_NAMES
+from resources.emulators.demo_world.warehouse_writer import insert_core, write_frame
 from resources.warehouse import WarehouseResource
 
 AS_OF = datetime(2025, 3, 1, 6, 30, tzinfo=UTC)
@@ -36,12 +38,13 @@ def test_same_seed_same_world_other_seed_other_world() -> None:
 
 
 def test_chunks_regenerate_alone() -> None:
-    """Chunk 2 of a 120k world is the same whether or not chunks 0 and 1 were made first."""
-    world = build_world(120_000, as_of=AS_OF)
-    third = world._random_chunk(2, pd.RangeIndex(100_000, 119_986).to_numpy())
-    streamed = list(world.chunks())[2]
-    pd.testing.assert_frame_equal(third.users, streamed.users)
-    pd.testing.assert_frame_equal(third.events, streamed.events)
+    """Chunk 1 is the same whether or not chunk 0 was made first; chunks cover every user once."""
+    world = build_world(60_000, as_of=AS_OF)
+    alone = world.random_chunk(1)
+    streamed = list(world.chunks())
+    assert [len(c.users) for c in streamed] == [50_000, 60_000 - 50_000 - len(world.planted_cases), len(CASES)]
+    pd.testing.assert_frame_equal(alone.users, streamed[1].users)
+    pd.testing.assert_frame_equal(alone.events, streamed[1].events)
 
 
 def test_population_shape() -> None:
@@ -119,3 +122,19 @@ def test_worlds_need_an_aware_as_of_and_room_for_the_planted_cases() -> None:
         build_world(100, as_of=datetime(2025, 3, 1))
     with pytest.raises(ValueError, match="at least"):
         build_world(5, as_of=AS_OF)
+
+
+def test_portable_insert_path_stores_what_the_fast_paths_store(tmp_path, warehouse_url) -> None:
+    """Databases other than SQLite and PostgreSQL get typed Core executemany: same rows back."""
+    chunk = next(build_world(300, as_of=AS_OF).chunks())
+    portable = WarehouseResource(url=f"sqlite:///{tmp_path / 'portable.db'}")
+    fast = WarehouseResource(url=warehouse_url)
+    for resource, write in ((portable, insert_core), (fast, write_frame)):
+        tables = resource.tables()
+        tables.metadata.create_all(resource.get_engine())
+        with resource.get_engine().begin() as conn:
+            write(conn, tables.users, chunk.users)
+            write(conn, tables.usage_events, chunk.events)
+    pd.testing.assert_frame_equal(portable.read_users(), fast.read_users())
+    metrics = {"reports_created": "report_created"}
+    pd.testing.assert_frame_equal(portable.usage_aggregates(metrics, AS_OF), fast.usage_aggregates(metrics, AS_OF))

@@ -55,8 +55,8 @@ class DemoWorld:
 
     def chunks(self) -> Iterator[WorldChunk]:
         """Random users in chunks of `CHUNK_USERS`, then the planted cases."""
-        for chunk, start in enumerate(range(0, self.random_users, CHUNK_USERS)):
-            yield self._random_chunk(chunk, np.arange(start, min(start + CHUNK_USERS, self.random_users)))
+        for number in range(-(-self.random_users // CHUNK_USERS)):
+            yield self.random_chunk(number)
         now = self.as_of
         yield WorldChunk(planted.planted_users(now), planted.planted_events(now))
 
@@ -64,7 +64,9 @@ class DemoWorld:
         """Every user at once: for small worlds and tests."""
         return pd.concat([c.users for c in self.chunks()], ignore_index=True)
 
-    def _random_chunk(self, chunk: int, index: np.ndarray) -> WorldChunk:
+    def random_chunk(self, chunk: int) -> WorldChunk:
+        """Random users `chunk * CHUNK_USERS` onwards and their events, made from nothing else."""
+        index = np.arange(chunk * CHUNK_USERS, min((chunk + 1) * CHUNK_USERS, self.random_users))
         owner = self._user_account
         account = owner[index]
         previous = np.where(index > 0, owner[np.maximum(index - 1, 0)], -1)
