@@ -143,7 +143,7 @@ def intercom_companies(
     summary, plan = _with_client(
         intercom,
         lambda client: push_companies(
-            client, state.store, company_attributes, catalog(), options, context.run_id, context.log
+            client, state.store, company_attributes, catalog(), options, context.run.run_id, context.log
         ),
     )
     extra = {"companies_upserted": summary.created + summary.updated}
@@ -167,7 +167,7 @@ def intercom_contacts(
     summary, plan = _with_client(
         intercom,
         lambda client: push_contacts(
-            client, state.store, contact_attributes, catalog(), options, context.run_id, context.log
+            client, state.store, contact_attributes, catalog(), options, context.run.run_id, context.log
         ),
     )
     extra = {"contacts_created": summary.created, "contacts_updated": summary.updated}

@@ -1,0 +1,81 @@
+"""Crash safety: SIGKILL in the middle of a push, re-run, and Intercom ends exactly as it should."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assets.attribute_catalog import catalog
+from assets.push_plan import CUSTOM, contact_fields, desired_values
+from bench.intercom_push import synthetic_frames
+from tests.assets.test_intercom_push import make_store, push
+
+USERS, PER_ACCOUNT = 60, 4
+ROOT = Path(__file__).resolve().parents[2]
+
+PUSH_SCRIPT = f"""
+import asyncio, logging, sys
+from assets.attribute_catalog import catalog
+from assets.intercom_push import PushOptions, sync_intercom
+from bench.intercom_push import synthetic_frames
+from resources.intercom import IntercomResource
+from resources.state import StateStore
+
+url, token, state_url = sys.argv[1:4]
+contacts, companies = synthetic_frames({USERS}, users_per_account={PER_ACCOUNT})
+store = StateStore(state_url)
+store.create_all()
+
+async def main():
+    async with IntercomResource(access_token=token, base_url=url, max_concurrency=4).open_client() as client:
+        await sync_intercom(client, store, contacts, companies, catalog(), PushOptions(state_flush_every=5), "crash",
+                            logging.getLogger("crash"))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_mid_push_then_rerun_leaves_no_duplicate_and_exact_state(intercom_emulator, intercom_token, tmp_path):
+    state_url = f"sqlite:///{tmp_path}/state.db"
+    intercom_emulator.app.latency_ms = (15.0, 30.0)  # slow enough for the kill to land mid-push
+    child = subprocess.Popen(
+        [sys.executable, "-c", PUSH_SCRIPT, intercom_emulator.url, intercom_token, state_url],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 60
+    while intercom_emulator.app.stats()["contacts"] < USERS // 3:
+        assert child.poll() is None and time.monotonic() < deadline, "the push ended before it could be killed"
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    created_before_kill = intercom_emulator.app.stats()["contacts"]
+    assert USERS // 3 <= created_before_kill < USERS  # killed mid-push
+
+    intercom_emulator.app.latency_ms = (0.0, 0.0)
+    contacts, companies = synthetic_frames(USERS, users_per_account=PER_ACCOUNT)
+    result, _ = push(intercom_emulator, intercom_token, make_store(state_url), contacts, companies)
+    assert result.contacts.failed == 0 and result.contacts.created == USERS - created_before_kill
+
+    app = intercom_emulator.app
+    assert app.stats()["contacts"] == USERS and app.stats()["companies"] == USERS // PER_ACCOUNT  # no duplicates
+    in_intercom = app.contacts_by_external_id()
+    company_ids = {c["company_id"]: c["id"] for c in app.companies_by_company_id().values()}
+    desired = desired_values(contacts, "external_id", contact_fields(catalog()))
+    for external_id, values in desired.iterrows():
+        contact = in_intercom[external_id]
+        expected = {k.removeprefix(CUSTOM): v for k, v in values.items() if k.startswith(CUSTOM) and v is not None}
+        assert contact["custom_attributes"] == expected
+        assert (contact["email"], contact["name"]) == (values["email"], values["name"])
+        account = contacts.set_index("external_id").loc[external_id, "company_id"]
+        assert [c["id"] for c in contact["companies"]["data"]] == [company_ids[account]]
+
+    again, calls = push(intercom_emulator, intercom_token, make_store(state_url), contacts, companies)
+    assert calls == 2 and again.contacts.planned == again.companies.planned == 0
