@@ -14,7 +14,6 @@ import pandas as pd
 
 from resources.emulators.demo_world.randomness import STREAM_ACCOUNTS, choose, generator, index_hash
 
-DAY = np.timedelta64(1, "D")
 HISTORY_DAYS = 730  # accounts signed up over the last two years
 
 PLANS = ["free", "starter", "pro", "enterprise"]

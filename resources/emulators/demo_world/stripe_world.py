@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from resources.emulators.demo_world.people import base_emails
 from resources.emulators.demo_world.planted import PlantedCustomer
@@ -261,12 +261,12 @@ def planted_customer_objects(world: DemoWorld, catalog: Catalog) -> dict[str, li
     return out
 
 
-def _stray_account(case: PlantedCustomer, started: np.datetime64) -> Any:
+def _stray_account(case: PlantedCustomer, started: np.datetime64) -> SimpleNamespace:
     """A billing spec row for a customer outside the warehouse (same fields as `DemoWorld.accounts`)."""
-    row = {"account_id": f"planted_{case.key}", "plan": "starter", "currency": "usd", "interval": "month",
-           "seats": 2, "price_variant": "standard", "status": "active", "cancel_at_period_end": False,
-           "coupon": "", "billing_started_at": started}  # fmt: skip
-    return next(pd.DataFrame([row]).itertuples(index=False))
+    return SimpleNamespace(
+        account_id=f"planted_{case.key}", plan="starter", currency="usd", interval="month", seats=2,
+        price_variant="standard", status="active", cancel_at_period_end=False, coupon="", billing_started_at=started,
+    )  # fmt: skip
 
 
 def catalog_objects(catalog: Catalog) -> dict[str, list[StripeObject]]:
