@@ -40,17 +40,17 @@ class SentFact:
 
 
 def drop_already_sent(
-    candidates: Iterable[LifecycleEvent], sent: Iterable[SentFact], since: datetime
+    candidates: Iterable[LifecycleEvent], sent: Iterable[SentFact], since: datetime | None = None
 ) -> list[LifecycleEvent]:
-    """Candidates not sent before.
+    """Candidates not sent before: a key sent before is the same fact.
 
-    A key sent before is the same fact. A snapshot diff also re-finds transitions that the Events
-    API reported after the older snapshot was taken, under keys of its own: a sent event of the same
-    type and subscription at or after `since` (that snapshot's time) is the same transition.
+    With `since` (a snapshot diff's older snapshot time), a sent event of the same type and
+    subscription at or after `since` is the same transition too: the Events API reported it after
+    that snapshot was taken, under a key of its own.
     """
     sent = list(sent)
     keys = {s.key for s in sent}
-    recent = {(s.type, s.subscription_id) for s in sent if s.occurred_at >= since}
+    recent = set() if since is None else {(s.type, s.subscription_id) for s in sent if s.occurred_at >= since}
     return [c for c in candidates if c.key not in keys and (c.type, c.subscription_id) not in recent]
 
 
