@@ -69,6 +69,8 @@ CONTACT_REVENUE_ATTRIBUTES: list[AttributeSpec] = [
     _contact("current_period_end_at", "date", "When the current billing period ends (renewal date)."),
     _contact("cancel_at_period_end", "boolean", "The subscription is cancelled and ends at period end."),
     _contact("customer_since", "date", "First paid day of the account."),
+    _contact("mrr_change_30d", "float", "Change of the account's reporting MRR over the last 30 days, major units."),
+    _contact("last_mrr_movement", "string", "The account's latest MRR movement in the last 90 days (docs/revenue.md)."),
     _contact("account_age_days", "integer", "Whole days since the user signed up."),
     _contact("last_active_at", "date", "Last product usage event of the user."),
 ]
@@ -88,6 +90,8 @@ COMPANY_ATTRIBUTES: list[AttributeSpec] = [
     _company("account_subscription_status", "string", "Lifecycle state of the account's subscription."),
     _company("account_trial_end_at", "date", "When the account's trial ends."),
     _company("account_current_period_end_at", "date", "When the current billing period ends."),
+    _company("account_mrr_change_30d", "float", "Change of the account's reporting MRR over the last 30 days."),
+    _company("account_last_mrr_movement", "string", "The account's latest MRR movement in the last 90 days."),
     _company("account_user_count", "integer", "Users in the account."),
 ]
 

@@ -39,9 +39,13 @@ def to_major(amount_minor: pd.Series, currency: pd.Series) -> pd.Series:
     return (amount_minor.astype("Float64") / divisor.astype("Float64")).round(3)
 
 
-def account_revenue_fields(account_revenue: pd.DataFrame, reporting_currency: str) -> pd.DataFrame:
+def account_revenue_fields(
+    account_revenue: pd.DataFrame, trends: pd.DataFrame, reporting_currency: str
+) -> pd.DataFrame:
     """Per account_id: the revenue attribute values shared by the account and its contacts."""
     revenue = account_revenue.set_index("account_id")
+    trend = trends.set_index("account_id").reindex(revenue.index)
+    reporting = pd.Series(reporting_currency, index=revenue.index)
     return pd.DataFrame(
         {
             "plan": revenue["plan"],
@@ -59,6 +63,8 @@ def account_revenue_fields(account_revenue: pd.DataFrame, reporting_currency: st
             "current_period_end_at": unix_seconds(revenue["current_period_end_at"]),
             "cancel_at_period_end": revenue["cancel_at_period_end"].astype("boolean"),
             "customer_since": unix_seconds(revenue["customer_since"]),
+            "mrr_change_30d": to_major(trend["mrr_change_30d_minor"], reporting),
+            "last_mrr_movement": trend["last_mrr_movement"],
         },
         index=revenue.index,
     )
@@ -139,6 +145,8 @@ def company_frame(
         "account_subscription_status": revenue["subscription_status"],
         "account_trial_end_at": revenue["trial_end_at"],
         "account_current_period_end_at": revenue["current_period_end_at"],
+        "account_mrr_change_30d": revenue["mrr_change_30d"],
+        "account_last_mrr_movement": revenue["last_mrr_movement"],
         "account_user_count": user_counts.astype("int64"),
     }
     companies = pd.DataFrame(

@@ -127,6 +127,7 @@ def contact_attributes(
     warehouse_users: pd.DataFrame,
     usage_aggregates: pd.DataFrame,
     account_revenue: pd.DataFrame,
+    account_mrr_trends: pd.DataFrame,
     settings: SyncSettings,
 ) -> dg.MaterializeResult[pd.DataFrame]:
     """One row per user: identity, the account's revenue fields, own usage and segment membership.
@@ -138,7 +139,7 @@ def contact_attributes(
     frame = contact_frame(
         warehouse_users,
         usage_aggregates,
-        account_revenue_fields(account_revenue, reporting),
+        account_revenue_fields(account_revenue, account_mrr_trends, reporting),
         as_of=settings.now(),
         usage_columns=[spec.name for spec in usage_attributes(settings.usage_metrics)],
         reporting_currency=reporting,
@@ -163,6 +164,7 @@ def company_attributes(
     warehouse_accounts: pd.DataFrame,
     warehouse_users: pd.DataFrame,
     account_revenue: pd.DataFrame,
+    account_mrr_trends: pd.DataFrame,
     settings: SyncSettings,
 ) -> dg.MaterializeResult[pd.DataFrame]:
     """One row per account: Intercom's company fields (plan, monthly_spend) and the `account_*` attributes."""
@@ -170,7 +172,7 @@ def company_attributes(
     frame = company_frame(
         warehouse_accounts,
         warehouse_users,
-        account_revenue_fields(account_revenue, reporting),
+        account_revenue_fields(account_revenue, account_mrr_trends, reporting),
         reporting_currency=reporting,
     )
     return dg.MaterializeResult(

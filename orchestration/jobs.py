@@ -1,4 +1,5 @@
-"""Jobs: the nightly sync runs every stage from ingest to the Intercom push."""
+"""Jobs: the nightly sync runs every stage from ingest to the Intercom push; mrr_history records
+the daily MRR history (refreshing the Stripe snapshot it is computed from)."""
 
 import dagster as dg
 
@@ -9,4 +10,10 @@ nightly_sync = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*SYNC_GROUPS),
     description="Pull Stripe and the warehouse, compute attributes and segments, push changes to Intercom.",
     tags={"dagster/max_retries": "1"},
+)
+
+mrr_history = dg.define_asset_job(
+    "mrr_history",
+    selection=dg.AssetSelection.groups("revenue").upstream(),
+    description="MRR per customer for a day and the day's movements. Backfill ranges from the asset graph.",
 )

@@ -9,15 +9,26 @@ import os
 
 import dagster as dg
 
-from orchestration.jobs import nightly_sync
+from orchestration.jobs import mrr_history, nightly_sync
+
+
+def _default_status() -> dg.DefaultScheduleStatus:
+    running = os.environ.get("REVSYNC_SCHEDULE_RUNNING", "") == "1"
+    return dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
 
 
 def nightly_sync_schedule() -> dg.ScheduleDefinition:
-    running = os.environ.get("REVSYNC_SCHEDULE_RUNNING", "") == "1"
     return dg.ScheduleDefinition(
         name="nightly_sync_schedule",
         job=nightly_sync,
         cron_schedule="0 2 * * *",
         execution_timezone=os.environ.get("REVSYNC_SCHEDULE_TIMEZONE", "UTC"),
-        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+        default_status=_default_status(),
+    )
+
+
+def mrr_history_schedule() -> dg.ScheduleDefinition:
+    """At 01:30 UTC, the day that just ended (history days are UTC days)."""
+    return dg.build_schedule_from_partitioned_job(
+        mrr_history, hour_of_day=1, minute_of_hour=30, default_status=_default_status()
     )

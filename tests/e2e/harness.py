@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
@@ -50,9 +50,21 @@ class SyncWorld:
             "settings": SyncSettings(as_of=AS_OF.isoformat(), fx_rates=DEMO_FX_RATES),
         }
 
-    def run(self, run_config: dict[str, Any] | None = None) -> dg.ExecuteInProcessResult:
-        return defs.resolve_job_def("nightly_sync").execute_in_process(
-            resources=self.resources(), run_config=run_config, raise_on_error=False
+    def run(
+        self, job: str = "nightly_sync", run_config: dict[str, Any] | None = None, tags: dict[str, str] | None = None
+    ) -> dg.ExecuteInProcessResult:
+        return defs.resolve_job_def(job).execute_in_process(
+            resources=self.resources(), run_config=run_config, tags=tags, raise_on_error=False
+        )
+
+    def backfill_history(self, first: date, last: date) -> dg.ExecuteInProcessResult:
+        """What a single-run backfill from the UI does: one run for the whole range."""
+        return self.run(
+            "mrr_history",
+            tags={
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            },
         )
 
 
