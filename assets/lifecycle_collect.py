@@ -57,7 +57,7 @@ def _expired(stripe: StripeResource, cursor: Cursor, now: datetime) -> bool:
     if cursor.event_id is None:
         return cursor.created < (now - EVENT_RETENTION).timestamp()
     try:
-        stripe.client().v1.events.retrieve(cursor.event_id)
+        stripe.retrieve_event(cursor.event_id)
     except stripe_sdk.InvalidRequestError as error:
         if error.http_status == 404:
             return True
@@ -67,10 +67,7 @@ def _expired(stripe: StripeResource, cursor: Cursor, now: datetime) -> bool:
 
 def _events(stripe: StripeResource, since: int | None) -> Iterator[dict[str, Any]]:
     """The lifecycle-relevant events, newest first."""
-    params: dict[str, Any] = {"types": list(STRIPE_EVENT_TYPES)}
-    if since is not None:
-        params["created"] = {"gte": since}
-    return stripe.iter_list(stripe.client().v1.events, params)
+    return stripe.list_events(list(STRIPE_EVENT_TYPES), created_gte=since)
 
 
 def _newest(events: list[dict[str, Any]]) -> Cursor | None:

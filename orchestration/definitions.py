@@ -8,13 +8,13 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
-from assets import attributes, ingest, intercom, revenue_history  # noqa: E402
+from assets import attributes, ingest, intercom, lifecycle_events, revenue_history  # noqa: E402
 from orchestration.environments import resources_for_environment  # noqa: E402
 from orchestration.jobs import mrr_history, nightly_sync  # noqa: E402
 from orchestration.schedules import mrr_history_schedule, nightly_sync_schedule  # noqa: E402
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, attributes, revenue_history, intercom]),
+    assets=dg.load_assets_from_modules([ingest, attributes, revenue_history, intercom, lifecycle_events]),
     jobs=[nightly_sync, mrr_history],
     schedules=[nightly_sync_schedule(), mrr_history_schedule()],
     resources=resources_for_environment(),

@@ -98,3 +98,14 @@ class StripeResource(dg.ConfigurableResource):
 
     def list_customers(self) -> Iterator[dict[str, Any]]:
         return self.iter_list(self.client().v1.customers, {})
+
+    def list_events(self, types: list[str], created_gte: int | None = None) -> Iterator[dict[str, Any]]:
+        """Events of these types (newest first), optionally only those created at or after a time."""
+        params: dict[str, Any] = {"types": types}
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        return self.iter_list(self.client().v1.events, params)
+
+    def retrieve_event(self, event_id: str) -> dict[str, Any]:
+        """One event; raises `stripe.InvalidRequestError` (404) once Stripe no longer keeps it."""
+        return self._paced(lambda: self.client().v1.events.retrieve(event_id)).to_dict()
