@@ -74,7 +74,7 @@ class StripeState:
         self.context = EventContext()
         self._next_id = 0
         self._payment_by_intent: dict[str, StripeObject] = {}
-        self._due: list[tuple[int, int, str]] = []  # (when, tiebreak, subscription or invoice id)
+        self._due: list[tuple[int, int, str, str]] = []  # (when, tiebreak, kind, id)
         self._due_seq = itertools.count()
 
     # -- ids and lookups ------------------------------------------------------------------
@@ -112,7 +112,7 @@ class StripeState:
         when = self.due_at(obj)
         if when is None:
             return
-        entry = (when, next(self._due_seq), obj["id"])
+        entry = (when, next(self._due_seq), obj["object"], obj["id"])
         if bulk:
             self._due.append(entry)
         else:
@@ -136,15 +136,12 @@ class StripeState:
     def pop_due(self, until: int) -> StripeObject | None:
         """The next subscription or invoice whose due time is ≤ `until` (stale entries skipped)."""
         while self._due and self._due[0][0] <= until:
-            when, _, object_id = heapq.heappop(self._due)
-            obj = self.subscription_or_invoice(object_id)
+            when, _, kind, object_id = heapq.heappop(self._due)
+            obj = self.by_kind[kind].get(object_id)
             if obj is not None and self.due_at(obj) == when:
                 self.now = max(self.now, when)
                 return obj
         return None
-
-    def subscription_or_invoice(self, object_id: str) -> StripeObject | None:
-        return self.by_kind["invoice" if object_id.startswith("in_") else "subscription"].get(object_id)
 
     # -- events ---------------------------------------------------------------------------
     @contextmanager

@@ -75,7 +75,11 @@ class Collection:
         for field in self._indexed_fields:
             value = obj.get(field)
             if isinstance(value, str):
-                self._indexes[field].setdefault(value, _OrderedKeys()).add(key, bulk)
+                index = self._indexes[field]
+                keys = index.get(value)
+                if keys is None:
+                    keys = index[value] = _OrderedKeys()
+                keys.add(key, bulk)
 
     def replace(self, obj: StripeObject) -> None:
         """Store a new version of an existing object (its time and indexed fields never change)."""
