@@ -98,7 +98,10 @@ def _seat_counts(items: pd.DataFrame, seat: np.ndarray, starts: np.ndarray, rule
 
 
 def _timestamps(values: np.ndarray) -> pd.Series:
-    return pd.Series(pd.to_datetime(values, unit="s", utc=True))
+    """Epoch seconds (NaN = missing) as UTC timestamps, without a per-element conversion."""
+    seconds = np.nan_to_num(values).astype(np.int64)
+    seconds[np.isnan(values)] = np.iinfo(np.int64).min  # NaT
+    return pd.Series(pd.DatetimeIndex(seconds.view("M8[s]")).tz_localize("UTC"))
 
 
 def _exact_rounded(items: pd.DataFrame, starts: np.ndarray, subs: np.ndarray, rules: RevenueRules, as_of: float):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -323,6 +324,8 @@ _DTYPES: dict[str, Any] = {
 }
 
 HEAD_COLUMNS = ITEM_COLUMNS[:12]
+_HEAD_TIMES = ("created", "start_date", "trial_start", "trial_end", "canceled_at", "ended_at")
+_head_times = itemgetter(*_HEAD_TIMES)
 ITEM_PART_COLUMNS = ITEM_COLUMNS[12:18]
 PRICE_COLUMNS = PriceFields._fields
 _OBJECT_COLUMNS = frozenset(ITEM_COLUMNS) - frozenset(_DTYPES)
@@ -390,7 +393,11 @@ class Flattener:
 
     def rows(self, subscription: Mapping[str, Any]) -> list[ItemRow]:
         head, items = self.parts(subscription)
-        return [ItemRow._make(head + item[:-1] + self.prices[item[-1]]) for item in items]
+        head = head[:5] + tuple(map(_time, head[5:]))
+        return [
+            ItemRow._make(head + (i[0], int(i[1]), _time(i[2]), _time(i[3]), i[4], i[5]) + self.prices[i[6]])
+            for i in items
+        ]
 
     def frame(self, subscriptions: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, list[RevenueError]]:
         heads: list[tuple] = []
@@ -439,20 +446,12 @@ class Flattener:
             else []
         )
         paused = ((sub.get("status_details") or {}).get("paused") or {}).get("transitioned_at")
-        head = (
-            sub_id,
-            customer_id,
-            sub.get("status") or "",
-            currency,
-            bool(sub.get("cancel_at_period_end")),
-            _time(sub.get("created")),
-            _time(sub.get("start_date")),
-            _time(sub.get("trial_start")),
-            _time(sub.get("trial_end")),
-            _time(sub.get("canceled_at")),
-            _time(sub.get("ended_at")),
-            _time(paused),
-        )
+        try:
+            times = _head_times(sub)  # one C call; raw ints/None, made floats column-wise
+        except KeyError:
+            times = tuple(map(sub.get, _HEAD_TIMES))
+        head = (sub_id, customer_id, sub.get("status") or "", currency, bool(sub.get("cancel_at_period_end")))
+        head += (*times, paused)
         items = (sub.get("items") or {}).get("data")
         if not items:
             raise _FieldError("items.data", "subscription without items")
@@ -482,9 +481,9 @@ class Flattener:
             parts.append(
                 (
                     item.get("id") or f"{sub_id}#{i}",
-                    int(item.get("quantity") or 0),
-                    _time(item.get("current_period_start")),
-                    _time(item.get("current_period_end")),
+                    item.get("quantity") or 0,
+                    item.get("current_period_start"),
+                    item.get("current_period_end"),
                     discounts,
                     metered_amount,
                     code,

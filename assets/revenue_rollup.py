@@ -64,11 +64,13 @@ def _group_sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return totals
 
 
-def _first_per_group(codes: np.ndarray, *keys_descending: np.ndarray) -> np.ndarray:
-    """Index of each group's first row when rows are ordered by the keys, highest first."""
-    order = np.lexsort((*(-np.asarray(k, dtype=float) for k in reversed(keys_descending)), codes))
-    sorted_codes = codes[order]
-    return order[np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]]
+def _first_best(codes: np.ndarray, score: np.ndarray, size: int) -> np.ndarray:
+    """Per group, the first row (snapshot order: Stripe lists newest first) with the highest score."""
+    best = np.full(size, -np.inf)
+    np.maximum.at(best, codes, score)
+    candidates = np.flatnonzero(score == best[codes])
+    _, first = np.unique(codes[candidates], return_index=True)
+    return candidates[first]
 
 
 def _reporting_value(subs: pd.DataFrame, rules: RevenueRules) -> np.ndarray:
@@ -84,8 +86,8 @@ def _reporting_value(subs: pd.DataFrame, rules: RevenueRules) -> np.ndarray:
 
 def _epoch_ns(values: pd.Series) -> np.ndarray:
     """UTC timestamps as float nanoseconds, NaT as NaN (for np.fmin-style reductions)."""
-    as_int = values.to_numpy("datetime64[ns]").astype(np.int64).astype(float)
-    return np.where(values.isna().to_numpy(), np.nan, as_int)
+    index = pd.DatetimeIndex(values).as_unit("ns")
+    return np.where(index.isna(), np.nan, index.asi8.astype(float))
 
 
 def _rollup(subs: pd.DataFrame, key: str, rules: RevenueRules) -> Framed:
@@ -131,7 +133,8 @@ def _rollup(subs: pd.DataFrame, key: str, rules: RevenueRules) -> Framed:
     counted = np.asarray(status_counts(status, subs["cancel_at_period_end"].to_numpy(bool), rules), dtype=bool)
     trial = np.asarray(is_in(status, rules.trial_statuses), dtype=bool)
     rank = np.where(counted, 2, np.where(trial, 1, 0))
-    main = _first_per_group(codes, rank, _reporting_value(subs, rules), _epoch_ns(subs["created_at"]))
+    # Counting before trialing before the rest, then the largest MRR (reporting currency, approximate).
+    main = _first_best(codes, rank * 1e18 + np.minimum(_reporting_value(subs, rules), 1e17), n_keys)
     paying = mrr.fillna(1).to_numpy(np.int64) > 0  # NA (no rate) still means some MRR counts
     first_paid = np.full(n_keys, np.nan)
     np.fmin.at(first_paid, codes, _epoch_ns(subs["paid_since"]))
@@ -149,8 +152,8 @@ def _rollup(subs: pd.DataFrame, key: str, rules: RevenueRules) -> Framed:
             "plan_interval": np.where(rank[main] > 0, subs["plan_interval"].to_numpy(object)[main], None),
             "seat_count": _group_sum(codes, np.where(rank > 0, subs["seat_count"].to_numpy(np.int64), 0), n_keys),
             "subscription_status": status[main],
-            "trial_end_at": subs["trial_end_at"].to_numpy()[main],
-            "current_period_end_at": subs["current_period_end_at"].to_numpy()[main],
+            "trial_end_at": subs["trial_end_at"].array.take(main),
+            "current_period_end_at": subs["current_period_end_at"].array.take(main),
             "cancel_at_period_end": subs["cancel_at_period_end"].to_numpy(bool)[main],
             "customer_since": pd.to_datetime(first_paid, unit="ns", utc=True),
         }

@@ -100,13 +100,17 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
     pairs, tier_units, tier_flats = _tier_pairs(items, (scheme != "per_unit") & ~metered)
     invoiced = [Decimal(0) if v is None else v for v in items["metered_amount"].to_numpy(object)[use_invoice]]
     table = _discount_table(items, rules, as_of)
-    percents = table["percent_off"].to_numpy(object)
+    percents = pd.unique(table["percent_off"].to_numpy(object))
 
     places = _places([*units, *tier_units, *tier_flats, *invoiced])
     percent_places = _places(percents)
     percent_den = 100 * 10**percent_places
+    percent_ints = dict(zip(percents, _scaled(percents, percent_places), strict=True))
     lcm = math.lcm(*pd.unique(items["interval_count"].to_numpy()).tolist())
-    periods = items["interval"].map(rules.periods_per_year).to_numpy(np.int64)
+    interval = items["interval"].to_numpy(object)
+    periods = np.zeros(n, dtype=np.int64)
+    for name, per_year in rules.periods_per_year.items():
+        periods[interval == name] = per_year
     multiplier = periods * (lcm // items["interval_count"].to_numpy(np.int64))
 
     # Bound every numerator to choose int64 or exact Python ints.
@@ -139,6 +143,7 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
     amount[metered & ~use_invoice] = 0
     denominator = 10**places
     undiscounted = amount.astype(float) * multiplier
+    adjust = np.zeros(len(sub_starts), dtype=dtype)  # subscription-level reductions not assigned to an item
 
     def step(values: np.ndarray, rows: np.ndarray, off: np.ndarray, pct: np.ndarray, reduction: np.ndarray):
         """One discount step: percent rows scale, amount rows subtract; the denominator grows by P if needed."""
@@ -147,8 +152,9 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
         before = values[rows]
         if is_pct.any():
             values *= percent_den
+            adjust[:] *= percent_den
             denominator *= percent_den
-            pct_ints = np.array(_scaled(pct, percent_places), dtype=object).astype(dtype)
+            pct_ints = pd.Series(pct).map(percent_ints).to_numpy(dtype)
             after = np.where(is_pct, before * (percent_den - pct_ints), (before - reduction) * percent_den)
         else:
             after = before - reduction
@@ -161,15 +167,65 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
 
     monthly = amount * multiplier.astype(dtype)
     denominator *= 12 * lcm
-    exact_needed = np.zeros(len(sub_starts), dtype=bool)
-    for _, at in table[table["level"] != ITEM_LEVEL].groupby("position", sort=True):
+    n_subs = len(sub_starts)
+    exact_needed = np.zeros(n_subs, dtype=bool)
+    sub_table = table[table["level"] != ITEM_LEVEL]
+    last_position = np.full(n_subs, -1)
+    np.maximum.at(last_position, sub_code[sub_table["row"].to_numpy()], sub_table["position"].to_numpy())
+    shared_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
+    for position, at in sub_table.groupby("position", sort=True):
         rows, off = at["row"].to_numpy(), at["amount_off"].to_numpy().astype(dtype)
-        holders = np.bincount(sub_code[rows][off != 0], minlength=len(sub_starts))
-        exact_needed |= holders > 1
+        pct = at["percent_off"].to_numpy(object)
+        shared = _shared_amount_off(sub_code[rows], off, n_subs)
+        if shared.any():
+            s_rows, s_subs = rows[shared], sub_code[rows[shared]]
+            last = last_position[s_subs] == position
+            exact_needed[s_subs[~last]] = True
+            per_month = denominator // (12 * lcm)
+            subs, q, reduction = _reduce_shared(
+                monthly, s_rows[last], s_subs[last], off[shared][last], multiplier, per_month
+            )
+            shared_parts.append((subs, q, reduction, denominator))
+            rows, off, pct = rows[~shared], off[~shared], pct[~shared]
         # A sole holder takes the whole amount_off, spread over its own interval.
         reduction = off * multiplier[rows].astype(dtype) * (denominator // (12 * lcm))
-        step(monthly, rows, off, at["percent_off"].to_numpy(object), reduction)
+        step(monthly, rows, off, pct, reduction)
 
-    total = np.maximum(np.add.reduceat(monthly, sub_starts), 0) if n else monthly
-    rounded = np.asarray(half_even_div(total, denominator), dtype=np.int64)
+    total = np.add.reduceat(monthly, sub_starts) + adjust if n else monthly
+    rounded = np.asarray(half_even_div(np.maximum(total, 0), denominator), dtype=np.int64)
+    for subs, q, reduction, at_denominator in shared_parts:
+        # (total - reduction / q) / denominator, exactly: scale to the per-subscription denominator q.
+        scaled = reduction * (denominator // at_denominator)
+        numerator = np.maximum(total[subs].astype(object) * q - scaled, 0)
+        rounded[subs] = np.asarray(half_even_div(numerator, denominator * q), dtype=np.int64)
     return VectorMrr(rounded, undiscounted, exact_needed)
+
+
+def _shared_amount_off(subs: np.ndarray, off: np.ndarray, n_subs: int) -> np.ndarray:
+    """Rows of an amount_off subscription discount that several items of one subscription share."""
+    holders = np.bincount(subs[off != 0], minlength=n_subs)
+    return (off != 0) & (holders[subs] > 1)
+
+
+def _reduce_shared(
+    monthly: np.ndarray, rows: np.ndarray, subs: np.ndarray, off: np.ndarray, multiplier: np.ndarray, per_month: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A subscription amount_off shared pro rata by several items, as its last discount.
+
+    Numerators are over the current denominator D; an item's per-period amount is its monthly
+    numerator / its multiplier, over D / per_month. With S and Q the holders' monthly and per-period
+    sums, the shares take off amount_off x S / Q a month, each staying within its item while
+    amount_off <= Q; beyond that every holder is 0 (done here, in `monthly`). Returns, for the
+    others, (subscriptions, Q, amount_off x per_month x S): the caller subtracts the last / Q exactly.
+    """
+    unique_subs, first = np.unique(subs, return_index=True)
+    positions = np.searchsorted(unique_subs, subs)
+    held = np.zeros(len(unique_subs), dtype=object)
+    per_period = np.zeros(len(unique_subs), dtype=object)
+    np.add.at(held, positions, monthly[rows].astype(object))
+    np.add.at(per_period, positions, monthly[rows].astype(object) // multiplier[rows])
+    amount = off[first].astype(object) * per_month
+    wipe = amount >= per_period
+    monthly[rows[wipe[positions]]] = 0
+    keep = ~wipe
+    return unique_subs[keep], per_period[keep], amount[keep] * held[keep]
