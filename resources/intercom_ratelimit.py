@@ -138,21 +138,20 @@ class WindowRateLimiter:
         if self._reset_at is None or self._limit is None or now < self._reset_at + self.margin_s:
             return
         # A new window: full budget; its end is a guess (one window on) until a response says.
+        # Calls still in flight may land in the new window, so they are counted against it.
         windows = math.floor((now - self._reset_at) / self.window_s) + 1
         self._reset_at += windows * self.window_s
-        self._remaining = self._limit - self.reserve
+        self._remaining = self._limit - self.reserve - self.in_flight
 
     def _observe(self, headers: RateLimitHeaders) -> None:
         if headers.limit is not None:
             self._limit = headers.limit
-        if headers.remaining is None or headers.reset is None:
-            return
+        if headers.remaining is None or headers.reset is None or headers.reset <= self._clock():
+            return  # a window that has ended says nothing about the current one
         reported = headers.remaining - self.reserve
-        if self._reset_at is None or headers.reset > self._reset_at + 0.5:
-            # First sight of this window: calls still in flight may not be counted by the server yet.
-            self._reset_at = headers.reset
-            self._remaining = reported - self.in_flight
-        elif abs(headers.reset - self._reset_at) <= 0.5:
+        if self._reset_at is not None and abs(headers.reset - self._reset_at) <= 0.5:
             self._reset_at = headers.reset
             self._remaining = reported if self._remaining is None else min(self._remaining, reported)
-        # An older window's response says nothing about the current one.
+        else:  # a window not seen yet, or our guess of its end was wrong: calls in flight may still count
+            self._reset_at = headers.reset
+            self._remaining = reported - self.in_flight

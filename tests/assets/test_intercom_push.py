@@ -21,6 +21,9 @@ from tests.fixtures.intercom_emulator import FakeClock
 from tests.resources.test_intercom_transport import fake_sleep
 
 log = logging.getLogger("test.intercom_push")
+ATTRIBUTES = len(catalog())
+CONTACT_ATTRIBUTES = sum(s.model == "contact" for s in catalog())
+COMPANY_ATTRIBUTES = ATTRIBUTES - CONTACT_ATTRIBUTES
 
 
 def make_store(url: str) -> StateStore:
@@ -59,7 +62,7 @@ def test_first_run_creates_and_second_run_writes_nothing(intercom_emulator, inte
         "contacts_created": 20,
         "contacts_updated": 0,
         "companies_upserted": 5,
-        "attributes_written": 20 * 23 + 5 * 10,
+        "attributes_written": 20 * CONTACT_ATTRIBUTES + 5 * COMPANY_ATTRIBUTES,
     }
     in_intercom = intercom_emulator.app.contacts_by_external_id()
     companies_in = intercom_emulator.app.companies_by_company_id()
@@ -153,7 +156,9 @@ def test_attribute_cap_says_slots_left_and_who_needs_them(intercom_emulator, int
     for i in range(240):
         intercom_http.post("/data_attributes", json={"name": f"legacy_{i}", "model": "contact", "data_type": "string"})
     contacts, companies = synthetic_frames(4)
-    with pytest.raises(AttributeSchemaError, match="33 custom attributes are needed but only 10 of 250 slots"):
+    with pytest.raises(
+        AttributeSchemaError, match=f"{ATTRIBUTES} custom attributes are needed but only 10 of 250 slots"
+    ):
         push(intercom_emulator, intercom_token, make_store(f"sqlite:///{tmp_path}/s.db"), contacts, companies)
     assert intercom_emulator.app.stats()["custom_attributes"] == 240 and intercom_emulator.app.stats()["contacts"] == 0
 
@@ -178,7 +183,7 @@ def test_dry_run_sends_nothing_and_plans_everything(intercom_emulator, intercom_
     result, _ = push(intercom_emulator, intercom_token, store, contacts, companies, dry_run=True)
     assert writes(intercom_emulator) == []
     assert intercom_emulator.app.stats()["custom_attributes"] == 0
-    assert len(result.schema.to_create) == 33
+    assert len(result.schema.to_create) == ATTRIBUTES
     assert result.contact_plan.counts()["creates"] == 20 and result.contact_plan.counts()["attaches"] == 20
     assert result.company_plan.counts()["creates"] == 5
     assert store.load_contacts().empty and store.load_companies().empty
@@ -245,7 +250,7 @@ def test_429_storm_during_a_push(make_intercom_emulator, intercom_token, tmp_pat
     assert result.contacts.failed == 0 and server.app.stats()["contacts"] == 8
     assert transport.stats.rate_limited == 6 and server.app.stats()["rate_limited"] == 1
     assert clock.now - start >= 10  # each 429 made every caller wait for a window reset
-    assert transport.stats.requests - 6 == 2 + 33 + 2 + 1 + 8 + 8  # nothing else was repeated
+    assert transport.stats.requests - 6 == 2 + ATTRIBUTES + 2 + 1 + 8 + 8  # nothing else was repeated
 
 
 def test_full_resync_rewrites_every_value(intercom_emulator, intercom_token, intercom_http, tmp_path, world):
