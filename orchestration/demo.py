@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import stripe
 
 from assets.money import Money
 from orchestration.definitions import defs
 from orchestration.environments import DEMO_FX_RATES
+from resources.emulators.demo_world.histories import history_start, script_histories
 from resources.emulators.demo_world.stripe_world import stripe_objects
 from resources.emulators.demo_world.warehouse_writer import write_warehouse
 from resources.emulators.demo_world.world import build_world
@@ -36,6 +38,10 @@ from resources.warehouse import WarehouseResource
 
 STRIPE_KEY = "sk_test_revsync_demo"
 INTERCOM_TOKEN = "revsync-demo-token"
+CATALOG = ("products", "prices", "coupons")
+# The emulator's data is test-mode data, and the scripted histories span 35 days: let the first
+# run send all of them (a real first run sends only the last 7 days).
+RUN_CONFIG = {"ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True, "lookback_days": 40}}}}
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
         "attributes_written": count("intercom_contacts", "attributes_written")
         + count("intercom_companies", "attributes_written"),
         "records_failed": count("intercom_contacts", "failed") + count("intercom_companies", "failed"),
+        "events_sent": count("intercom_lifecycle_events", "events_sent"),
         "segments": _metadata_value(result, "contact_attributes", "segment_sizes") or {},
         "mrr_total": float(Money(mrr_minor, reporting_currency).major()),
         "mrr_currency": reporting_currency,
@@ -99,6 +106,7 @@ def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEm
     )
     print(f"  Intercom companies upserted: {summary['companies_upserted']}")
     print(f"  custom attribute values written: {summary['attributes_written']}")
+    print(f"  lifecycle events sent: {summary['events_sent']}")
     for name, size in summary["segments"].items():
         print(f"  segment {name}: {size} contacts")
     print(f"  Intercom emulator now holds: {json.dumps(stats)}")
@@ -123,13 +131,20 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
     world = build_world(spec.users, spec.seed, as_of=as_of)
     write_warehouse(world, warehouse_url)
 
-    stripe_app = StripeEmulator()
-    stripe_app.set_clock(int(as_of.timestamp()))
-    stripe_app.load(stripe_objects(world))
+    objects = stripe_objects(world)
+    stripe_app = StripeEmulator(now=history_start(world))
+    stripe_app.load({kind: objects[kind] for kind in CATALOG})
     intercom_app = IntercomEmulator(access_tokens={INTERCOM_TOKEN})
     load_state_file(intercom_app, intercom_state)
 
     with EmulatorServer(stripe_app) as stripe_server, EmulatorServer(intercom_app) as intercom_server:
+        # Histories first (they emit Stripe events over the 35 days before `as_of`), then the world.
+        stripe_app.configure(rate_limit=None)
+        script_histories(stripe_app, stripe.StripeClient(STRIPE_KEY, base_addresses={"api": stripe_server.url}), world)
+        stripe_app.configure(rate_limit=25)
+        stripe_app.set_clock(int(as_of.timestamp()))
+        stripe_app.load({kind: rows for kind, rows in objects.items() if kind not in CATALOG})
+
         settings = SyncSettings(as_of=spec.as_of, fx_rates=DEMO_FX_RATES)
         resources = {
             "stripe": StripeResource(api_key=STRIPE_KEY, base_url=stripe_server.url),
@@ -139,7 +154,7 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
             "settings": settings,
         }
         result = defs.resolve_job_def("nightly_sync").execute_in_process(
-            resources=resources, instance=_instance(), raise_on_error=False
+            resources=resources, run_config=RUN_CONFIG, instance=_instance(), raise_on_error=False
         )
     save_state_file(intercom_app, intercom_state)
     summary = summarise(result, settings.reporting_currency)

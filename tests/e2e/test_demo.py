@@ -9,7 +9,15 @@ import pytest
 from orchestration.demo import main
 
 pytestmark = pytest.mark.slow
-REQUIRED = {"contacts_created", "contacts_updated", "companies_upserted", "attributes_written", "segments", "mrr_total"}
+REQUIRED = {
+    "contacts_created",
+    "contacts_updated",
+    "companies_upserted",
+    "attributes_written",
+    "events_sent",
+    "segments",
+    "mrr_total",
+}
 
 
 def _last_json_line(output: str) -> dict:
@@ -27,6 +35,7 @@ def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     assert first["companies_upserted"] > 0
     assert first["attributes_written"] > 0
     assert first["mrr_total"] > 0
+    assert first["events_sent"] >= 16  # the scripted histories: every lifecycle event type at least once
     assert set(first["segments"]) == {"ready_for_pro_upgrade", "team_expansion_candidate"}
     assert all(size > 0 for size in first["segments"].values())
 
@@ -34,5 +43,6 @@ def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     second = _last_json_line(capsys.readouterr().out)
     assert (second["contacts_created"], second["contacts_updated"], second["companies_upserted"]) == (0, 0, 0)
     assert second["attributes_written"] == 0
+    assert second["events_sent"] == 0
     assert second["mrr_total"] == first["mrr_total"]
     assert second["segments"] == first["segments"]
