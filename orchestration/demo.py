@@ -28,7 +28,7 @@ from resources.emulators.demo_world.warehouse_writer import write_warehouse
 from resources.emulators.demo_world.world import build_world
 from resources.emulators.http import EmulatorServer
 from resources.emulators.intercom import IntercomEmulator
-from resources.emulators.intercom.persistence import load_state_file, save_state_file
+from resources.emulators.runner import load_state_file, save_state_file
 from resources.emulators.stripe import StripeEmulator
 from resources.intercom import IntercomResource
 from resources.settings import SyncSettings

@@ -116,6 +116,10 @@ class EmulatorApp:
     def state_snapshot(self) -> Any:
         return {}
 
+    def restore_state(self, snapshot: Any) -> None:
+        """Replace the state with a `state_snapshot()` (the `--state-file` loads through this)."""
+        raise NotImplementedError(f"the {self.name} emulator cannot restore a snapshot")
+
     def reset_state(self) -> None:
         """Forget all stored objects."""
 

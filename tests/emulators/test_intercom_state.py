@@ -22,7 +22,7 @@ def test_snapshot_round_trip_keeps_everything(intercom_http, intercom_emulator) 
     intercom_http.post(f"/contacts/{contact['id']}/companies", json={"id": company["id"]})
     intercom_http.post("/events", json={"event_name": "x", "created_at": 1, "user_id": "u1"})
     copy = IntercomEmulator()
-    copy.load_state(intercom_emulator.app.state_snapshot())
+    copy.restore_state(intercom_emulator.app.state_snapshot())
     assert copy.state_snapshot() == intercom_emulator.app.state_snapshot()
     assert copy.contacts_by_external_id()["u1"]["companies"]["total_count"] == 1
     assert copy.events_for("u1")[0]["event_name"] == "x"

@@ -152,7 +152,7 @@ class IntercomEmulator(EmulatorApp):
                 "events": self.events.to_state(),
             }
 
-    def load_state(self, state: dict[str, Any]) -> None:
+    def restore_state(self, state: dict[str, Any]) -> None:
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"Unsupported Intercom emulator state format: {state.get('format')!r}")
         with self.lock:
@@ -170,7 +170,7 @@ class IntercomEmulator(EmulatorApp):
     def reset_state(self) -> None:
         with self.lock:
             empty = {"attributes": {}, "contacts": [], "companies": {}, "events": {}}
-            self.load_state({"format": STATE_FORMAT, "ids_issued": 0, **empty})
+            self.restore_state({"format": STATE_FORMAT, "ids_issued": 0, **empty})
             self.limiter = WindowRateLimiter(self.limiter.per_minute, self.clock)
             self.rate_limited_count = 0
             self.versions_seen.clear()
