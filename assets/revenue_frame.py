@@ -62,14 +62,15 @@ def subscriptions_frame(
     return Framed(*flatten(subscriptions, coupons))
 
 
-def _price_attributes(items: pd.DataFrame, rules: RevenueRules) -> tuple[np.ndarray, np.ndarray]:
+def _price_attributes(
+    items: pd.DataFrame, prices: tuple[np.ndarray, np.ndarray], rules: RevenueRules
+) -> tuple[np.ndarray, np.ndarray]:
     """Plan name and seat flag per row, decided once per distinct price.
 
     Plan: configured mapping (price id, lookup_key, product id), then metadata (price, product),
     then lookup_key, then product id. Seat: configured price/product ids or metadata flag "true".
     """
-    codes, _ = pd.factorize(items["price_id"].to_numpy(object))
-    first = np.unique(codes, return_index=True)[1]
+    codes, first = prices
     columns = ("price_id", "lookup_key", "product_id", "price_metadata", "product_metadata")
     plans, seats = [], []
     for price_id, lookup_key, product_id, price_meta, product_meta in zip(
@@ -157,7 +158,7 @@ def mrr_by_subscription(
     counts = np.asarray(status_counts(status, head["cancel_at_period_end"].to_numpy(), rules), dtype=bool)
     trial = np.asarray(is_in(status, rules.trial_statuses), dtype=bool)
     main = pd.Series(amounts.undiscounted).groupby(sub_code).idxmax().to_numpy()
-    plans, seat = _price_attributes(items, rules)
+    plans, seat = _price_attributes(items, amounts.prices, rules)
     period_end = np.fmin.reduceat(items["current_period_end"].to_numpy(), starts)
     period_start = np.fmax.reduceat(items["current_period_start"].to_numpy(), starts)
     frame = pd.DataFrame(

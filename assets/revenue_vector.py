@@ -29,6 +29,7 @@ class VectorMrr(NamedTuple):
     rounded: np.ndarray  # per subscription: list MRR in minor units, rounded half-even, never negative
     undiscounted: np.ndarray  # per item: monthly amount before discounts (float, for ranking only)
     exact_needed: np.ndarray  # per subscription: True where the caller must use the exact engine
+    prices: tuple[np.ndarray, np.ndarray]  # per item: (price id, currency) code; each code's first row
 
 
 def _places(values: Iterable[Decimal]) -> int:
@@ -37,6 +38,17 @@ def _places(values: Iterable[Decimal]) -> int:
 
 def _scaled(values: Iterable[Decimal], places: int) -> list[int]:
     return [int(v.scaleb(places)) for v in values]
+
+
+def price_codes(items: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of (price id, currency) and each code's first row: a price's amounts are read once.
+
+    (Factorising the Decimal amounts themselves would hash 1M Decimals; ids hash cheaply.)
+    """
+    price_codes, _ = pd.factorize(items["price_id"].to_numpy(object))
+    currency_codes, currencies = pd.factorize(items["currency"].to_numpy(object))
+    codes, _ = pd.factorize(price_codes * len(currencies) + currency_codes)
+    return codes, np.unique(codes, return_index=True)[1]
 
 
 def _discount_table(items: pd.DataFrame, rules: RevenueRules, as_of: float) -> pd.DataFrame:
@@ -96,7 +108,8 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
     scheme = items["scheme"].to_numpy(object)
     metered = items["metered"].to_numpy(bool)
     use_invoice = metered & (rules.metered_policy == "latest_invoice")
-    unit_codes, units = pd.factorize(items["unit_amount"].to_numpy(object))
+    unit_codes, first_rows = prices = price_codes(items)
+    units = items["unit_amount"].to_numpy(object)[first_rows]
     pairs, tier_units, tier_flats = _tier_pairs(items, (scheme != "per_unit") & ~metered)
     invoiced = [Decimal(0) if v is None else v for v in items["metered_amount"].to_numpy(object)[use_invoice]]
     table = _discount_table(items, rules, as_of)
@@ -198,7 +211,7 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
         scaled = reduction * (denominator // at_denominator)
         numerator = np.maximum(total[subs].astype(object) * q - scaled, 0)
         rounded[subs] = np.asarray(half_even_div(numerator, denominator * q), dtype=np.int64)
-    return VectorMrr(rounded, undiscounted, exact_needed)
+    return VectorMrr(rounded, undiscounted, exact_needed, prices)
 
 
 def _shared_amount_off(subs: np.ndarray, off: np.ndarray, n_subs: int) -> np.ndarray:
