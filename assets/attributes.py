@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from assets.account_lifecycle import account_lifecycle
 from assets.attribute_catalog import usage_attributes
 from assets.attribute_frames import account_revenue_fields, company_frame, contact_frame
 from assets.customer_matching import match_customers
@@ -81,6 +82,8 @@ def subscription_revenue(
 ) -> dg.MaterializeResult[pd.DataFrame]:
     """MRR, trial MRR, plan, seats, status and dates per subscription, by the rules in docs/revenue.md."""
     frame, errors = mrr_by_subscription(stripe_subscriptions, settings.revenue_rules(), settings.now())
+    cancel_at = stripe_subscriptions.drop_duplicates("subscription_id").set_index("subscription_id")["cancel_at"]
+    frame["cancel_at"] = frame["subscription_id"].map(cancel_at)
     _record_problems(context, state, "subscription", errors)
     counted = frame[frame["mrr_minor"] > 0]
     return dg.MaterializeResult(
@@ -108,6 +111,9 @@ def account_revenue(
     mapping = customer_accounts.set_index("customer_id")["account_id"]
     rules = settings.revenue_rules()
     frame, errors = revenue_by_account(subscription_revenue, mapping, rules)
+    # Stripe's status says `active` until a cancelled period ends; the lifecycle state says more.
+    lifecycle = account_lifecycle(subscription_revenue, mapping)
+    frame = frame.drop(columns=["subscription_status"]).merge(lifecycle, on="account_id", how="left")
     _record_problems(context, state, "account", errors)
     reporting_total = frame["reporting_mrr_minor"].dropna().sum() if len(frame) else 0
     return dg.MaterializeResult(

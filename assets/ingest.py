@@ -1,5 +1,7 @@
 """Ingest: snapshots of Stripe and the warehouse, the inputs every later stage reads."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
@@ -47,8 +49,16 @@ def stripe_subscriptions(stripe: StripeResource) -> dg.MaterializeResult[pd.Data
     products = {p["id"]: p for p in stripe.list_products()}
     prices = {p["id"]: p for p in stripe.list_prices()}
     coupons = {c["id"]: c for c in stripe.list_coupons()}
-    subscriptions = (attach_price_details(s, prices, products) for s in stripe.list_subscriptions())
-    items, errors = subscriptions_frame(subscriptions, coupons)
+    cancel_at: dict[str, int | None] = {}
+
+    def joined() -> Iterator[dict]:
+        for subscription in stripe.list_subscriptions():
+            # A scheduled cancellation date is not a revenue field; the lifecycle status needs it.
+            cancel_at[subscription["id"]] = subscription.get("cancel_at")
+            yield attach_price_details(subscription, prices, products)
+
+    items, errors = subscriptions_frame(joined(), coupons)
+    items["cancel_at"] = items["subscription_id"].map(cancel_at).astype("Float64")
     return dg.MaterializeResult(
         value=items,
         metadata={

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from assets.lifecycle import utc
-from assets.lifecycle_parse import SubscriptionView
+from assets.lifecycle_parse import TERMINAL_STATUSES
 
 
 class SubscriptionState(StrEnum):
@@ -56,7 +57,40 @@ def _first(*timestamps: int | None) -> datetime | None:
     return utc(min(present)) if present else None
 
 
-def subscription_status(sub: SubscriptionView, mrr_minor: int) -> LifecycleStatus:
+class StatusFields(Protocol):
+    """What the state machine reads: a parsed event payload (`SubscriptionView`) or a snapshot row."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def trial_end(self) -> int | None: ...
+    @property
+    def cancel_at(self) -> int | None: ...
+    @property
+    def ended_at(self) -> int | None: ...
+    @property
+    def period_end(self) -> int | None: ...
+    @property
+    def cancel_scheduled(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SnapshotFields:
+    """StatusFields of one subscription in the nightly snapshot (epoch seconds)."""
+
+    status: str
+    trial_end: int | None
+    cancel_at: int | None
+    ended_at: int | None
+    period_end: int | None
+    cancel_at_period_end: bool
+
+    @property
+    def cancel_scheduled(self) -> bool:
+        return self.status not in TERMINAL_STATUSES and (self.cancel_at_period_end or self.cancel_at is not None)
+
+
+def subscription_status(sub: StatusFields, mrr_minor: int) -> LifecycleStatus:
     """The lifecycle state of one subscription; `mrr_minor` is its MRR from the revenue engine."""
     if sub.status in ("canceled", "unpaid", "incomplete_expired"):
         return LifecycleStatus(SubscriptionState.EXPIRED, _first(sub.ended_at))
