@@ -64,6 +64,12 @@ def test_nightly_sync_end_to_end_then_nothing_to_write(warehouse_url):
             assert attributes["team_expansion_candidate"] is case.team_expansion_candidate, case.key
             assert attributes["plan"] == case.effective_plan, case.key
 
+        # Seats: the quantity of the seat price, whatever its billing scheme (per unit or tiered).
+        accounts = env.world.accounts.set_index("account_id")
+        paying = accounts[(accounts["plan"] != "free") & (accounts["status"] != "canceled")]
+        seats = companies.set_index("company_id")["account_seat_count"].reindex(paying.index)
+        assert seats.astype("int64").tolist() == paying["seats"].astype("int64").tolist()
+
         contact_counts = metadata(first, "intercom_contacts")
         assert contact_counts["contacts_created"] == len(contacts)
 

@@ -28,7 +28,7 @@ FLAT_YEARLY_PRICE = {
     "currency": "usd",
     "unit_amount": 18000,
     "recurring": {"interval": "year"},
-    "metadata": {"seat": "true"},
+    "metadata": {"seats": "true"},
     "nickname": "starter seat yearly usd, no annual discount",
 }
 

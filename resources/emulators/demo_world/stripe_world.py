@@ -63,7 +63,7 @@ def _price(plan: str, variant: str, interval: str, currency: str, **shape: Any) 
         product=f"prod_{plan}",
         currency=currency,
         interval=interval,
-        metadata={} if variant == "platform" else {"seat": "true"},
+        metadata={} if variant == "platform" else {"seats": "true"},  # RevenueRules.seat_metadata_key
         nickname=f"{plan} {variant} {interval}ly {currency}",
         **shape,
     )
