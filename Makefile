@@ -22,7 +22,7 @@ demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.demo
 
 ## Lint, check the Definitions load, then the whole test suite (SQLite and PostgreSQL).
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	bash .ci/postgres-up
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/dagster definitions validate -w workspace.yaml

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from assets.customer_matching import match_customers
+from assets.revenue_rules import RevenueRules
 from assets.segment_rules import evaluate_segments
 from resources.emulators.demo_world import build_world, stripe_objects, write_warehouse
 from resources.emulators.demo_world.__main__ import main
@@ -17,6 +18,9 @@ from resources.emulators.demo_world.planted import CASES, CUSTOMERS
 from resources.emulators.stripe.state import StripeState
 from resources.warehouse import WarehouseResource
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH
+
+# Seat prices are flagged the way the revenue rules look for them.
+SEAT_KEY = RevenueRules().seat_metadata_key
 
 AS_OF = datetime(2025, 3, 1, 6, 30, tzinfo=UTC)
 COUNTING = {"active", "past_due"}
@@ -51,7 +55,7 @@ def _account_billing(objects, users: pd.DataFrame, account_ids: pd.Series) -> pd
                 {
                     "account_id": owner[sub["customer"]],
                     "plan": items[0]["price"]["product"].removeprefix("prod_"),
-                    "seat_count": sum(i["quantity"] for i in items if i["price"]["metadata"].get("seat") == "true"),
+                    "seat_count": sum(i["quantity"] for i in items if i["price"]["metadata"].get(SEAT_KEY) == "true"),
                 }
             )
     billing = pd.DataFrame(rows, columns=["account_id", "plan", "seat_count"]).set_index("account_id")
@@ -119,7 +123,7 @@ def test_catalog_covers_the_pricing_shapes(objects) -> None:
     assert all(p["tiers"] for p in prices if p["billing_scheme"] == "tiered")
     platform = [p for p in prices if "platform" in p["id"]]
     assert platform and all("seat" not in p["metadata"] for p in platform)
-    assert all(p["metadata"]["seat"] == "true" for p in prices if p not in platform)
+    assert all(p["metadata"][SEAT_KEY] == "true" for p in prices if p not in platform)
     coupons = objects["coupons"]
     assert {c["duration"] for c in coupons} == {"once", "repeating", "forever"}
     assert any(c["percent_off"] for c in coupons) and any(c["amount_off"] for c in coupons)
