@@ -130,6 +130,12 @@ def world(stripe_app, stripe_client, intercom_http, tmp_path) -> World:
     return World(stripe_app, stripe_client, intercom_http, f"sqlite:///{tmp_path / 'state.db'}")
 
 
+@pytest.fixture
+def any_world(stripe_app, stripe_client, intercom_http, warehouse_url) -> World:
+    """The ledger on the embedded default and on PostgreSQL."""
+    return World(stripe_app, stripe_client, intercom_http, warehouse_url)
+
+
 def _expected_by_user(world: World, expected: list) -> dict[str, list[tuple[int, str]]]:
     by_user: dict[str, list[tuple[int, str]]] = {user: [] for user in world.users.values()}
     for e in expected:
@@ -148,7 +154,8 @@ def _sent_total(world: World) -> int:
         return conn.execute(sa.text("SELECT count(*) FROM revsync_lifecycle_events WHERE status = 'sent'")).scalar()
 
 
-def test_every_transition_once_then_nothing(world, stripe_emulator, intercom_emulator, intercom_token) -> None:
+def test_every_transition_once_then_nothing(any_world, stripe_emulator, intercom_emulator, intercom_token) -> None:
+    world = any_world
     servers = (stripe_emulator, intercom_emulator)
     first = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)  # seeds cursor, snapshot
     assert (first["mode"], first["events_sent"]) == ("first_run", 0)
