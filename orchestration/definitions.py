@@ -10,12 +10,14 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 from assets import attributes, ingest, intercom, lifecycle_events, revenue_history  # noqa: E402
 from orchestration.environments import resources_for_environment  # noqa: E402
-from orchestration.jobs import mrr_history, nightly_sync  # noqa: E402
+from orchestration.jobs import lifecycle_events_job, mrr_history, nightly_sync  # noqa: E402
 from orchestration.schedules import mrr_history_schedule, nightly_sync_schedule  # noqa: E402
+from orchestration.sensors import stripe_lifecycle_events_sensor  # noqa: E402
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([ingest, attributes, revenue_history, intercom, lifecycle_events]),
-    jobs=[nightly_sync, mrr_history],
+    jobs=[nightly_sync, mrr_history, lifecycle_events_job],
     schedules=[nightly_sync_schedule(), mrr_history_schedule()],
+    sensors=[stripe_lifecycle_events_sensor],
     resources=resources_for_environment(),
 )

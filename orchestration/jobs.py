@@ -17,3 +17,9 @@ mrr_history = dg.define_asset_job(
     selection=dg.AssetSelection.groups("revenue").upstream(),
     description="MRR per customer for a day and the day's movements. Backfill ranges from the asset graph.",
 )
+
+lifecycle_events_job = dg.define_asset_job(
+    "lifecycle_events",
+    selection=dg.AssetSelection.assets("intercom_lifecycle_events"),
+    description="Send pending Stripe lifecycle events to Intercom (the sensor runs it between nightly syncs).",
+)
