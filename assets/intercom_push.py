@@ -185,6 +185,8 @@ async def _execute(
     options: PushOptions,
     log: Log,
 ) -> None:
+    if not plan.records:
+        return
     stats = client.transport.stats
     requests_before, limited_before = stats.requests, stats.rate_limited
     started = time.monotonic()
@@ -354,12 +356,12 @@ class _ContactWriter:
 async def _find_leads(client: IntercomClient, records: Sequence[RecordPlan], batch: int) -> dict[str, dict]:
     """Lower-cased email -> the oldest lead with that email, for records about to be created."""
     emails = sorted({str(r.desired["email"]).strip().lower() for r in records if r.desired.get("email")})
+    batches = [emails[start : start + batch] for start in range(0, len(emails), batch)]
+    found = [c for page in await asyncio.gather(*map(client.search_leads_by_email, batches)) for c in page]
     leads: dict[str, dict] = {}
-    for start in range(0, len(emails), batch):
-        found = await client.search_leads_by_email(emails[start : start + batch])
-        for lead in sorted(found, key=lambda c: c.get("created_at") or 0):
-            if not lead.get("external_id") and lead.get("email"):
-                leads.setdefault(lead["email"].strip().lower(), lead)
+    for lead in sorted(found, key=lambda c: c.get("created_at") or 0):
+        if not lead.get("external_id") and lead.get("email"):
+            leads.setdefault(lead["email"].strip().lower(), lead)
     return leads
 
 

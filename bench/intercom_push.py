@@ -55,7 +55,7 @@ def synthetic_frames(n_users: int, users_per_account: int = 5, seed: int = 0) ->
             "external_id": [f"user-{i:06d}" for i in users],
             "email": [f"User{i}@example.com" for i in users],
             "name": [f"User {i}" for i in users],
-            "company_id": [f"acct-{i % n_accounts:05d}" for i in users],
+            "company_id": [f"acct-{i // users_per_account:05d}" for i in users],
             "signed_up_at": 1_700_000_000 + users * 60,
         }
     )
