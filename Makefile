@@ -25,7 +25,7 @@ demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 test: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	bash .ci/postgres-up
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/dagster definitions validate -w workspace.yaml
+	$(VENV)/bin/dg check defs
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 ## The Dagster UI on http://127.0.0.1:3000 (shows the demo's runs).
