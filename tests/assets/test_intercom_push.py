@@ -69,8 +69,8 @@ def test_first_run_creates_and_second_run_writes_nothing(intercom_emulator, inte
     assert len(in_intercom) == 20 and len(companies_in) == 5
     user = in_intercom["user-000007"]
     assert user["custom_attributes"]["mrr"] == contacts.loc[7, "mrr"]
-    assert [c["id"] for c in user["companies"]["data"]] == [companies_in["acct-00002"]["id"]]
-    assert companies_in["acct-00002"]["monthly_spend"] == int(companies.loc[2, "monthly_spend"] + 0.5)
+    assert [c["id"] for c in user["companies"]["data"]] == [companies_in["acct-00001"]["id"]]
+    assert companies_in["acct-00001"]["monthly_spend"] == int(companies.loc[1, "monthly_spend"] + 0.5)
 
     intercom_emulator.app.exchanges = []
     result, calls = push(intercom_emulator, intercom_token, store, contacts, companies)
