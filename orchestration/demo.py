@@ -41,7 +41,10 @@ INTERCOM_TOKEN = "revsync-demo-token"
 CATALOG = ("products", "prices", "coupons")
 # The emulator's data is test-mode data, and the scripted histories span 35 days: let the first
 # run send all of them (a real first run sends only the last 7 days).
-RUN_CONFIG = {"ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True, "lookback_days": 40}}}}
+RUN_CONFIG = {
+    "ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True, "lookback_days": 40}}},
+    "loggers": {"console": {"config": {"log_level": "INFO"}}},  # progress lines, not Dagster's step events
+}
 
 
 @dataclass(frozen=True)
