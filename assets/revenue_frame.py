@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from assets.revenue_exact import epoch_seconds, list_mrr
-from assets.revenue_records import ITEM_COLUMNS, ItemRow, RevenueError, flatten
+from assets.revenue_records import HEAD_COLUMNS, ITEM_COLUMNS, ItemRow, RevenueError, flatten
 from assets.revenue_rules import DEFAULT_RULES, RevenueRules, is_in, status_counts
-from assets.revenue_vector import mrr_amounts
+from assets.revenue_vector import first_rows, mrr_amounts
 
 SUBSCRIPTION_COLUMNS: tuple[str, ...] = (
     "subscription_id",
@@ -88,14 +88,28 @@ def _price_attributes(
     return np.asarray(plans, dtype=object)[codes], np.asarray(seats, dtype=bool)[codes]
 
 
-def _seat_counts(items: pd.DataFrame, seat: np.ndarray, starts: np.ndarray, rules: RevenueRules) -> np.ndarray:
+def _seat_counts(
+    items: pd.DataFrame,
+    prices: tuple[np.ndarray, np.ndarray],
+    seat: np.ndarray,
+    starts: np.ndarray,
+    rules: RevenueRules,
+) -> np.ndarray:
     quantity = items["quantity"].to_numpy(np.int64)
     seats = np.add.reduceat(np.where(seat, quantity, 0), starts)
     if rules.seats_default_to_licensed_quantity:
-        licensed = ~items["metered"].to_numpy(bool) & (items["scheme"].to_numpy(object) == "per_unit")
+        codes, first = prices
+        per_unit = items["scheme"].to_numpy(object)[first] == "per_unit"
+        licensed = (~items["metered"].to_numpy(bool)[first] & per_unit)[codes]
         fallback = np.add.reduceat(np.where(licensed, quantity, 0), starts)
         seats = np.where(np.add.reduceat(seat.astype(np.int64), starts) > 0, seats, fallback)
     return seats.astype(np.int64)
+
+
+def _first_max(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per contiguous group (rows from `starts`, numbered by `group`), its first row holding the group's maximum."""
+    at_max = np.flatnonzero(values == np.maximum.reduceat(values, starts)[group])
+    return at_max[first_rows(group[at_max])]
 
 
 def _timestamps(values: np.ndarray) -> pd.Series:
@@ -153,11 +167,11 @@ def mrr_by_subscription(
     if exact.size:
         rounded[exact] = _exact_rounded(items, starts, exact, rules, when)
 
-    head = items.iloc[starts].reset_index(drop=True)
+    head = items[list(HEAD_COLUMNS)].take(starts).reset_index(drop=True)
     status = head["status"].to_numpy(object)
     counts = np.asarray(status_counts(status, head["cancel_at_period_end"].to_numpy(), rules), dtype=bool)
     trial = np.asarray(is_in(status, rules.trial_statuses), dtype=bool)
-    main = pd.Series(amounts.undiscounted).groupby(sub_code).idxmax().to_numpy()
+    main = _first_max(amounts.undiscounted, starts, sub_code)
     plans, seat = _price_attributes(items, amounts.prices, rules)
     period_end = np.fmin.reduceat(items["current_period_end"].to_numpy(), starts)
     period_start = np.fmax.reduceat(items["current_period_start"].to_numpy(), starts)
@@ -173,7 +187,7 @@ def mrr_by_subscription(
             "plan": plans[main],
             "plan_interval": items["interval"].to_numpy(object)[main],
             "plan_interval_count": items["interval_count"].to_numpy()[main],
-            "seat_count": _seat_counts(items, seat, starts, rules),
+            "seat_count": _seat_counts(items, amounts.prices, seat, starts, rules),
             "cancel_at_period_end": head["cancel_at_period_end"],
             "created_at": _timestamps(head["created"].to_numpy()),
             "start_at": _timestamps(head["start_date"].to_numpy()),

@@ -73,15 +73,20 @@ def _first_best(codes: np.ndarray, score: np.ndarray, size: int) -> np.ndarray:
     return candidates[first]
 
 
-def _reporting_value(subs: pd.DataFrame, rules: RevenueRules) -> np.ndarray:
+def _reporting_value(
+    subs: pd.DataFrame, currency_codes: np.ndarray, currencies: np.ndarray, rules: RevenueRules
+) -> np.ndarray:
     """Approximate list MRR in the reporting currency, only to pick a key's main subscription."""
     target = rules.reporting_currency
-    rate = {
-        c: float(rules.fx_rates.get(c, 1)) * 10.0 ** (currency_exponent(target) - currency_exponent(c))
-        for c in pd.unique(subs["currency"])
-        if has_rate(c, target, rules.fx_rates)
-    }
-    return subs["list_mrr_minor"].to_numpy(float) * subs["currency"].map(rate).fillna(0.0).to_numpy(float)
+    rates = np.array(
+        [
+            float(rules.fx_rates.get(c, 1)) * 10.0 ** (currency_exponent(target) - currency_exponent(c))
+            if has_rate(c, target, rules.fx_rates)
+            else 0.0
+            for c in currencies
+        ]
+    )
+    return subs["list_mrr_minor"].to_numpy(float) * rates[currency_codes]
 
 
 def _epoch_ns(values: pd.Series) -> np.ndarray:
@@ -134,7 +139,8 @@ def _rollup(subs: pd.DataFrame, key: str, rules: RevenueRules) -> Framed:
     trial = np.asarray(is_in(status, rules.trial_statuses), dtype=bool)
     rank = np.where(counted, 2, np.where(trial, 1, 0))
     # Counting before trialing before the rest, then the largest MRR (reporting currency, approximate).
-    main = _first_best(codes, rank * 1e18 + np.minimum(_reporting_value(subs, rules), 1e17), n_keys)
+    value = _reporting_value(subs, currency_codes, currencies, rules)
+    main = _first_best(codes, rank * 1e18 + np.minimum(value, 1e17), n_keys)
     paying = mrr.fillna(1).to_numpy(np.int64) > 0  # NA (no rate) still means some MRR counts
     first_paid = np.full(n_keys, np.nan)
     np.fmin.at(first_paid, codes, _epoch_ns(subs["paid_since"]))

@@ -10,16 +10,18 @@ amount_off discount shared pro rata by several items (the shares have per-subscr
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from decimal import Decimal
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from assets.money import half_even_div
-from assets.revenue_records import ITEM_LEVEL
+from assets.revenue_records import ITEM_LEVEL, Discount
 from assets.revenue_rules import RevenueRules, discount_counts, transformed_quantity
 
 _INT64_SAFE = 2**62
@@ -40,29 +42,41 @@ def _scaled(values: Iterable[Decimal], places: int) -> list[int]:
     return [int(v.scaleb(places)) for v in values]
 
 
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """Each code's first row, for codes numbered in order of first appearance (as pd.factorize gives)."""
+    seen = np.maximum.accumulate(codes)
+    new = np.empty(len(codes), dtype=bool)
+    new[:1], new[1:] = True, seen[1:] != seen[:-1]
+    return np.flatnonzero(new)
+
+
 def price_codes(items: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of (price id, currency) and each code's first row: a price's amounts are read once.
+    """Codes of (price id, currency) and each code's first row: a price's fields are read once.
 
     (Factorising the Decimal amounts themselves would hash 1M Decimals; ids hash cheaply.)
     """
     price_codes, _ = pd.factorize(items["price_id"].to_numpy(object))
     currency_codes, currencies = pd.factorize(items["currency"].to_numpy(object))
     codes, _ = pd.factorize(price_codes * len(currencies) + currency_codes)
-    return codes, np.unique(codes, return_index=True)[1]
+    return codes, first_rows(codes)
+
+
+_DISCOUNT_DTYPES: tuple[type, ...] = (np.int64, np.int64, object, np.int64, object, np.float64, np.float64)
 
 
 def _discount_table(items: pd.DataFrame, rules: RevenueRules, as_of: float) -> pd.DataFrame:
     """One row per (item row, counting discount), in order of application."""
-    entries = [(row, *d) for row, discounts in enumerate(items["discounts"].to_numpy()) if discounts for d in discounts]
-    columns = ["row", "level", "position", "percent_off", "amount_off", "duration", "start", "end"]
-    table = pd.DataFrame(entries, columns=columns).astype(
+    discounts = items["discounts"].to_numpy(object)
+    held = np.flatnonzero(discounts.astype(bool))  # most items have none: skip them in C
+    per_row = discounts[held]
+    flat = list(itertools.chain.from_iterable(per_row))
+    table = pd.DataFrame(
         {
-            "row": "int64",
-            "level": "int64",
-            "position": "int64",
-            "amount_off": "int64",
-            "start": "float64",
-            "end": "float64",
+            "row": np.repeat(held, np.fromiter(map(len, per_row), dtype=np.int64, count=len(per_row))),
+            **{
+                name: np.fromiter(map(itemgetter(index), flat), dtype=dtype, count=len(flat))
+                for index, (name, dtype) in enumerate(zip(Discount._fields, _DISCOUNT_DTYPES, strict=True))
+            },
         }
     )
     period_start = items["current_period_start"].to_numpy()[table["row"].to_numpy()]
@@ -78,13 +92,17 @@ class _TierPairs(NamedTuple):
     tier: np.ndarray  # index into the flattened tiers of the distinct tier sets
 
 
-def _tier_pairs(items: pd.DataFrame, tiered: np.ndarray) -> tuple[_TierPairs, list[Decimal], list[Decimal]]:
-    """Each tiered row joined to its price's tiers (tier sets are factorised, so built once each)."""
+def _tier_pairs(
+    tiers: np.ndarray, prices: tuple[np.ndarray, np.ndarray], tiered: np.ndarray
+) -> tuple[_TierPairs, list[Decimal], list[Decimal]]:
+    """Each tiered row joined to its price's tiers (built once per price, not hashed per row)."""
     rows = np.flatnonzero(tiered)
     if rows.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return _TierPairs(empty, empty, empty, empty), [], []
-    codes, tier_sets = pd.factorize(items["tiers"].to_numpy()[rows])
+    price_of_row, price_first_row = prices
+    codes, tiered_prices = pd.factorize(price_of_row[rows])
+    tier_sets = tiers[price_first_row[tiered_prices]]
     flat_tiers = [tier for tiers in tier_sets for tier in tiers]
     sizes = np.array([len(tiers) for tiers in tier_sets], dtype=np.int64)
     offsets = np.cumsum(sizes) - sizes
@@ -105,12 +123,14 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
         transformed_quantity(items["quantity"].to_numpy(), items["divide_by"].to_numpy(), items["round_up"].to_numpy()),
         dtype=np.int64,
     )
-    scheme = items["scheme"].to_numpy(object)
     metered = items["metered"].to_numpy(bool)
     use_invoice = metered & (rules.metered_policy == "latest_invoice")
     unit_codes, first_rows = prices = price_codes(items)
+    # Price fields are compared once per price, then broadcast to the rows by code.
+    scheme = items["scheme"].to_numpy(object)[first_rows]
+    per_unit, volume = (scheme == "per_unit")[unit_codes], (scheme == "volume")[unit_codes]
     units = items["unit_amount"].to_numpy(object)[first_rows]
-    pairs, tier_units, tier_flats = _tier_pairs(items, (scheme != "per_unit") & ~metered)
+    pairs, tier_units, tier_flats = _tier_pairs(items["tiers"].to_numpy(object), prices, ~per_unit & ~metered)
     invoiced = [Decimal(0) if v is None else v for v in items["metered_amount"].to_numpy(object)[use_invoice]]
     table = _discount_table(items, rules, as_of)
     percents = pd.unique(table["percent_off"].to_numpy(object))
@@ -120,10 +140,8 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
     percent_den = 100 * 10**percent_places
     percent_ints = dict(zip(percents, _scaled(percents, percent_places), strict=True))
     lcm = math.lcm(*pd.unique(items["interval_count"].to_numpy()).tolist())
-    interval = items["interval"].to_numpy(object)
-    periods = np.zeros(n, dtype=np.int64)
-    for name, per_year in rules.periods_per_year.items():
-        periods[interval == name] = per_year
+    intervals = items["interval"].to_numpy(object)[first_rows]
+    periods = np.array([rules.periods_per_year.get(name, 0) for name in intervals], dtype=np.int64)[unit_codes]
     multiplier = periods * (lcm // items["interval_count"].to_numpy(np.int64))
 
     # Bound every numerator to choose int64 or exact Python ints.
@@ -142,7 +160,6 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
     dtype = np.int64 if max(numerator_bound, denominator_bound) < _INT64_SAFE else object
 
     amount = np.zeros(n, dtype=dtype)
-    per_unit = scheme == "per_unit"
     amount[per_unit] = unit_ints[unit_codes[per_unit]].astype(dtype) * quantity[per_unit]
     if pairs.owner.size:
         q = quantity[pairs.owner]
@@ -150,8 +167,8 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
         units_in = np.clip(np.minimum(q, upper) - pairs.lower, 0, None)
         unit, flat = tier_unit_ints[pairs.tier].astype(dtype), tier_flat_ints[pairs.tier].astype(dtype)
         graduated = np.where(units_in > 0, unit * units_in + flat, 0)
-        volume = np.where((q > pairs.lower) & (q <= upper), unit * q + flat, 0)
-        np.add.at(amount, pairs.owner, np.where(scheme[pairs.owner] == "volume", volume, graduated))
+        by_volume = np.where((q > pairs.lower) & (q <= upper), unit * q + flat, 0)
+        np.add.at(amount, pairs.owner, np.where(volume[pairs.owner], by_volume, graduated))
     amount[use_invoice] = np.array(_scaled(invoiced, places), dtype=object).astype(dtype)
     amount[metered & ~use_invoice] = 0
     denominator = 10**places
