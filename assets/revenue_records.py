@@ -326,6 +326,8 @@ _DTYPES: dict[str, Any] = {
 HEAD_COLUMNS = ITEM_COLUMNS[:12]
 _HEAD_TIMES = ("created", "start_date", "trial_start", "trial_end", "canceled_at", "ended_at")
 _head_times = itemgetter(*_HEAD_TIMES)
+_ITEM_FIELDS = ("id", "price", "quantity", "current_period_start", "current_period_end", "discounts")
+_item_fields = itemgetter(*_ITEM_FIELDS)
 ITEM_PART_COLUMNS = ITEM_COLUMNS[12:18]
 PRICE_COLUMNS = PriceFields._fields
 _OBJECT_COLUMNS = frozenset(ITEM_COLUMNS) - frozenset(_DTYPES)
@@ -364,21 +366,27 @@ class Flattener:
     def __init__(self, coupons: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.coupons = coupons or {}
         self.prices: list[PriceFields] = []
-        self._price_codes: dict[tuple[str, str], int | _FieldError] = {}
+        self._price_codes: dict[tuple[str, str], int] = {}
+        self._price_errors: dict[tuple[str, str], _FieldError] = {}
 
     def _price_code(self, price: Any, currency: str) -> int:
+        try:  # the hot path: a price already parsed (a str or None price raises TypeError)
+            return self._price_codes[price["id"], currency]
+        except (KeyError, TypeError):
+            pass
         key = (price.get("id"), currency) if isinstance(price, dict) else None
-        code = self._price_codes.get(key) if key and key[0] else None
-        if code is None:
-            try:
-                self.prices.append(parse_price(price, currency))
-                code = len(self.prices) - 1
-            except _FieldError as error:
-                code = error
-            if key and key[0]:
-                self._price_codes[key] = code
-        if isinstance(code, _FieldError):
-            raise code
+        cacheable = key is not None and bool(key[0])
+        if cacheable and key in self._price_errors:
+            raise self._price_errors[key]
+        try:
+            self.prices.append(parse_price(price, currency))
+        except _FieldError as error:
+            if cacheable:
+                self._price_errors[key] = error
+            raise
+        code = len(self.prices) - 1
+        if cacheable:
+            self._price_codes[key] = code
         return code
 
     def parts(self, subscription: Mapping[str, Any]) -> tuple[tuple, list[tuple]]:
@@ -445,13 +453,14 @@ class Flattener:
             if raw_discounts
             else []
         )
-        paused = ((sub.get("status_details") or {}).get("paused") or {}).get("transitioned_at")
+        details = sub.get("status_details")
+        paused = ((details.get("paused") or {}).get("transitioned_at")) if details else None
         try:
             times = _head_times(sub)  # one C call; raw ints/None, made floats column-wise
         except KeyError:
             times = tuple(map(sub.get, _HEAD_TIMES))
-        head = (sub_id, customer_id, sub.get("status") or "", currency, bool(sub.get("cancel_at_period_end")))
-        head += (*times, paused)
+        status, cancel_at_period_end = sub.get("status") or "", bool(sub.get("cancel_at_period_end"))
+        head = (sub_id, customer_id, status, currency, cancel_at_period_end, *times, paused)
         items = (sub.get("items") or {}).get("data")
         if not items:
             raise _FieldError("items.data", "subscription without items")
@@ -459,7 +468,12 @@ class Flattener:
         parts = []
         for i, item in enumerate(items):
             try:
-                code = self._price_code(item.get("price"), currency)
+                fields = _item_fields(item)  # one C call, as for the head
+            except (KeyError, TypeError):
+                fields = tuple(map(item.get, _ITEM_FIELDS))
+            item_id, raw_price, quantity, period_start, period_end, own_discounts = fields
+            try:
+                code = self._price_code(raw_price, currency)
             except _FieldError as error:
                 raise _FieldError(f"items.data[{i}].{error.field}", error.message) from None
             price = self.prices[code]
@@ -467,27 +481,19 @@ class Flattener:
             if sub_discounts:
                 product = price.product_id
                 discounts = tuple(d for d, products in sub_discounts if products is None or product in products)
-            if item.get("discounts"):
+            if own_discounts:
                 own = tuple(
                     parse_discount(d, self.coupons, currency, ITEM_LEVEL, k, f"items.data[{i}].discounts[{k}]")[0]
-                    for k, d in enumerate(item["discounts"])
+                    for k, d in enumerate(own_discounts)
                 )
                 discounts = own + discounts
             metered_amount = None
             if price.metered:
                 if invoice_amounts is None:
                     invoice_amounts = _invoice_amounts(sub.get("latest_invoice")) or {}
-                metered_amount = invoice_amounts.get(item.get("id")) or invoice_amounts.get(price.price_id)
+                metered_amount = invoice_amounts.get(item_id) or invoice_amounts.get(price.price_id)
             parts.append(
-                (
-                    item.get("id") or f"{sub_id}#{i}",
-                    item.get("quantity") or 0,
-                    item.get("current_period_start"),
-                    item.get("current_period_end"),
-                    discounts,
-                    metered_amount,
-                    code,
-                )
+                (item_id or f"{sub_id}#{i}", quantity or 0, period_start, period_end, discounts, metered_amount, code)
             )
         return head, parts
 
