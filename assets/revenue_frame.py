@@ -113,10 +113,8 @@ def _first_max(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.
 
 
 def _timestamps(values: np.ndarray) -> pd.Series:
-    """Epoch seconds (NaN = missing) as UTC timestamps, without a per-element conversion."""
-    seconds = np.nan_to_num(values).astype(np.int64)
-    seconds[np.isnan(values)] = np.iinfo(np.int64).min  # NaT
-    return pd.Series(pd.DatetimeIndex(seconds.view("M8[s]")).tz_localize("UTC"))
+    """Epoch seconds (NaN = missing) as UTC timestamps, in one cast (numpy truncates and maps NaN to NaT)."""
+    return pd.Series(values.astype("M8[s]"), copy=False).dt.tz_localize("UTC")
 
 
 def _exact_rounded(items: pd.DataFrame, starts: np.ndarray, subs: np.ndarray, rules: RevenueRules, as_of: float):
