@@ -29,7 +29,7 @@ class StripeRateLimited(RuntimeError):
 class StripeResource(dg.ConfigurableResource):
     """Stripe API access: the official `StripeClient`, pinned to the SDK's API version."""
 
-    api_key: str = Field(description="Secret or restricted key (read access suffices). Use an EnvVar.")
+    api_key: str = Field(repr=False, description="Secret or restricted key (read access suffices). Use an EnvVar.")
     base_url: str | None = Field(default=None, description="API address override, e.g. the local emulator.")
     max_network_retries: int = Field(default=3, description="SDK retries of connection errors and 5xx.")
     requests_per_second: float = Field(default=20.0, description="Pacing below Stripe's 25/s per endpoint.")

@@ -1,0 +1,60 @@
+"""StripeResource against the Stripe emulator over HTTP: paging, 429 backoff, and the key kept secret."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+
+from resources.stripe import StripeRateLimited, StripeResource
+from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
+
+
+def _subscriptions(stripe_client, catalog, n: int) -> set[str]:
+    return {
+        stripe_client.v1.subscriptions.create(
+            {"customer": catalog["customer"], "items": [{"price": catalog["monthly"]}]}
+        ).id
+        for _ in range(n)
+    }
+
+
+def test_lists_every_page_with_expansions(stripe_emulator, stripe_client, stripe_catalog):
+    created = _subscriptions(stripe_client, stripe_catalog, 205)
+    resource = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000)
+    listed = list(resource.list_subscriptions())
+    assert {s["id"] for s in listed} == created  # three pages of 100, none twice
+    assert len(listed) == 205
+    assert all(isinstance(s["customer"], dict) for s in listed)  # data.customer expanded
+    assert (
+        stripe_emulator.app.counters["route:GET GET /v1/subscriptions"] == 3
+    )  # the Stripe app names routes "METHOD path"
+
+
+def test_backs_off_on_429_and_finishes(stripe_emulator, stripe_client, stripe_catalog):
+    _subscriptions(stripe_client, stripe_catalog, 3)
+    stripe_emulator.app.configure(rate_limit=1)  # one request per second per endpoint
+    resource = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000)
+    assert len(list(resource.list_prices())) == 2
+    assert len(list(resource.list_products())) == 1
+    assert len(list(resource.list_prices())) == 2  # immediately again: answered 429 first, then retried
+    assert stripe_emulator.app.counters["status:429"] >= 1
+
+
+def test_gives_up_after_its_retries_with_a_clear_error(stripe_emulator):
+    stripe_emulator.app.configure(rate_limit=1)
+    resource = StripeResource(
+        api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000, max_rate_limit_retries=0
+    )
+    list(resource.list_prices())
+    with pytest.raises(StripeRateLimited, match="429 1 times"):
+        list(resource.list_prices())
+
+
+def test_the_key_is_never_shown(stripe_emulator):
+    secret = "sk_test_revsync_secret_0123456789"
+    resource = StripeResource(api_key=secret, base_url=stripe_emulator.url)
+    assert secret not in repr(resource)
+    stripe_emulator.app.api_keys = {"sk_test_another_key"}
+    with pytest.raises(stripe.AuthenticationError) as failure:
+        list(resource.list_customers())
+    assert secret not in str(failure.value)
