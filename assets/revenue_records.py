@@ -170,6 +170,9 @@ def parse_price(price: Any, currency: str) -> PriceFields:
     """The MRR-relevant fields of a price, in the subscription's currency."""
     if not isinstance(price, dict):
         raise _FieldError("price", "missing price object")
+    if not price.get("id"):
+        # Every Stripe price has an id, and the vectorised path reads a price's fields once per id.
+        raise _FieldError("price.id", "price without an id")
     amounts: Mapping[str, Any] = price
     amounts_field = "price"
     if price.get("currency") != currency:

@@ -38,6 +38,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
         sub(item(price(100, pid="p_tq", transform_quantity={"divide_by": 0, "round": "up"}))),
         "items.data[0].price.transform_quantity.divide_by",
     ),
+    (sub(item(price(100) | {"id": None})), "items.data[0].price.id"),
     (sub(item(price(100)), customer=None), "customer"),
     (sub(item(price(100)), currency=None), "currency"),
     (sub(), "items.data"),
