@@ -28,6 +28,7 @@ from assets.intercom_push import (
 from assets.push_plan import PushPlan
 from resources.intercom import IntercomResource
 from resources.intercom_client import IntercomClient
+from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 
 T = TypeVar("T")
@@ -101,7 +102,7 @@ def _result(summary: PushSummary, plan: PushPlan, options: PushOptions, extra: d
 
 @dg.asset(**COMMON)
 def intercom_data_attributes(
-    context: dg.AssetExecutionContext, config: IntercomPushConfig, intercom: IntercomResource
+    context: dg.AssetExecutionContext, config: IntercomPushConfig, intercom: IntercomResource, settings: SyncSettings
 ) -> dg.MaterializeResult:
     """Every custom attribute in the catalog exists in Intercom on the right model with the right type.
 
@@ -109,7 +110,7 @@ def intercom_data_attributes(
     model, a `stripe_*` name or too few of the 250 slots fails here, before any contact is touched.
     """
     options = config.options(intercom)
-    specs = catalog()
+    specs = catalog(settings.usage_metrics)
     try:
         plan = _with_client(intercom, lambda client: ensure_attributes(client, specs, options, context.log))
     except AttributeSchemaError as exc:
@@ -133,6 +134,7 @@ def intercom_companies(
     config: IntercomPushConfig,
     intercom: IntercomResource,
     state: StateStoreResource,
+    settings: SyncSettings,
     company_attributes: pd.DataFrame,
 ) -> dg.MaterializeResult:
     """Accounts as Intercom companies: upsert by `company_id`, only changed fields, empty ones cleared.
@@ -143,7 +145,13 @@ def intercom_companies(
     summary, plan = _with_client(
         intercom,
         lambda client: push_companies(
-            client, state.store, company_attributes, catalog(), options, context.run.run_id, context.log
+            client,
+            state.store,
+            company_attributes,
+            catalog(settings.usage_metrics),
+            options,
+            context.run.run_id,
+            context.log,
         ),
     )
     extra = {"companies_upserted": summary.created + summary.updated}
@@ -156,6 +164,7 @@ def intercom_contacts(
     config: IntercomPushConfig,
     intercom: IntercomResource,
     state: StateStoreResource,
+    settings: SyncSettings,
     contact_attributes: pd.DataFrame,
 ) -> dg.MaterializeResult:
     """Users as Intercom contacts keyed by `external_id`, attached to their company.
@@ -167,7 +176,13 @@ def intercom_contacts(
     summary, plan = _with_client(
         intercom,
         lambda client: push_contacts(
-            client, state.store, contact_attributes, catalog(), options, context.run.run_id, context.log
+            client,
+            state.store,
+            contact_attributes,
+            catalog(settings.usage_metrics),
+            options,
+            context.run.run_id,
+            context.log,
         ),
     )
     extra = {"contacts_created": summary.created, "contacts_updated": summary.updated}

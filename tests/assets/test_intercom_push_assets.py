@@ -10,6 +10,7 @@ from assets.intercom import intercom_companies, intercom_contacts, intercom_data
 from bench.intercom_push import synthetic_frames
 from resources.emulators.http import FaultRule
 from resources.intercom import IntercomResource
+from resources.settings import SyncSettings
 from resources.state import StateStore, StateStoreResource
 
 PUSH_ASSETS = ["intercom_data_attributes", "intercom_companies", "intercom_contacts"]
@@ -36,6 +37,7 @@ def materialize(server, token, state_url, frames, **config) -> dg.ExecuteInProce
         resources={
             "intercom": IntercomResource(access_token=token, base_url=server.url, backoff_base_s=0.01),
             "state": StateStoreResource(url=state_url),
+            "settings": SyncSettings(),
         },
         run_config=run_config,
         raise_on_error=False,

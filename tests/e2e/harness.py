@@ -35,6 +35,7 @@ class SyncWorld:
     warehouse_url: str
     stripe: EmulatorServer
     intercom: EmulatorServer
+    usage_metrics: dict[str, str] | None = None  # None: the catalog's defaults
 
     @property
     def intercom_app(self) -> IntercomEmulator:
@@ -47,7 +48,11 @@ class SyncWorld:
             "intercom": IntercomResource(access_token=INTERCOM_TOKEN, base_url=self.intercom.url),
             "warehouse": WarehouseResource(url=self.warehouse_url),
             "state": StateStoreResource(url=self.warehouse_url),
-            "settings": SyncSettings(as_of=AS_OF.isoformat(), fx_rates=DEMO_FX_RATES),
+            "settings": SyncSettings(
+                as_of=AS_OF.isoformat(),
+                fx_rates=DEMO_FX_RATES,
+                **({"usage_metrics": self.usage_metrics} if self.usage_metrics else {}),
+            ),
         }
 
     def run(

@@ -96,3 +96,17 @@ def test_unmatched_stripe_customers_are_reported_not_guessed(sqlite_url):
         errors = json.dumps(str(matched["unmatched_customers"]))
         for key in ("cus_planted_nobody", "cus_planted_no_email", "cus_planted_ghost_account"):
             assert key in errors
+
+
+def test_configured_usage_metrics_reach_intercom(sqlite_url):
+    with sync_world(sqlite_url) as env:
+        env.usage_metrics = {"reports_created": "report_created", "users_invited": "teammate_invited",
+                             "dashboards_shared": "dashboard_shared"}  # fmt: skip
+        result = env.run()
+        assert result.success
+        assert "dashboards_shared_30d" in env.intercom_app.data_attributes("contact")
+        assert "projects_created" not in env.intercom_app.data_attributes("contact")
+        contacts = result.output_for_node("contact_attributes").set_index("external_id")
+        sharer = contacts["dashboards_shared"].idxmax()
+        pushed = env.intercom_app.contacts_by_external_id()[sharer]["custom_attributes"]
+        assert pushed["dashboards_shared"] == contacts.loc[sharer, "dashboards_shared"] > 0
