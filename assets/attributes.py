@@ -1,8 +1,5 @@
 """Attributes: revenue per subscription and account, then the contact and company frames to push."""
 
-from collections.abc import Sequence
-from typing import Any
-
 import dagster as dg
 import pandas as pd
 
@@ -10,38 +7,14 @@ from assets.account_lifecycle import account_lifecycle
 from assets.attribute_catalog import usage_attributes
 from assets.attribute_frames import account_revenue_fields, company_frame, contact_frame
 from assets.customer_matching import match_customers
-from assets.metadata import errors_table, preview
+from assets.metadata import errors_table, preview, record_problems
 from assets.revenue import mrr_by_subscription, revenue_by_account
 from assets.segment_rules import PLAYBOOK_SEGMENTS
 from resources.settings import SyncSettings
-from resources.state import StateStoreResource, SyncError
+from resources.state import StateStoreResource
 
 GROUP = "attributes"
 OWNERS = ["team:revops"]
-
-
-def _record_problems(
-    context: dg.AssetExecutionContext, state: StateStoreResource, model: str, problems: Sequence[Any]
-) -> None:
-    """Per-record problems go to `sync_errors` too, so a bad record is never silently dropped."""
-    if not problems:
-        return
-    errors = [
-        SyncError(
-            model=model,
-            record_key=str(getattr(p, "record", None) or getattr(p, "customer_id", "")),
-            field=p.field,
-            status=None,
-            code="invalid_record",
-            message=p.message,
-            request_id=None,
-        )
-        for p in problems
-    ]
-    state.store.record_errors(context.run.run_id, errors)
-    context.log.warning(
-        f"{len(errors)} {model} record(s) could not be used; see sync_errors for run {context.run.run_id}"
-    )
 
 
 @dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS)
@@ -60,7 +33,7 @@ def customer_accounts(
     mapping, problems = match_customers(
         stripe_customers, warehouse_users, warehouse_accounts["account_id"], settings.account_metadata_key
     )
-    _record_problems(context, state, "customer", problems)
+    record_problems(context, state, "customer", problems)
     return dg.MaterializeResult(
         value=mapping,
         metadata={
@@ -84,7 +57,7 @@ def subscription_revenue(
     frame, errors = mrr_by_subscription(stripe_subscriptions, settings.revenue_rules(), settings.now())
     cancel_at = stripe_subscriptions.drop_duplicates("subscription_id").set_index("subscription_id")["cancel_at"]
     frame["cancel_at"] = frame["subscription_id"].map(cancel_at)
-    _record_problems(context, state, "subscription", errors)
+    record_problems(context, state, "subscription", errors)
     counted = frame[frame["mrr_minor"] > 0]
     return dg.MaterializeResult(
         value=frame,
@@ -104,17 +77,18 @@ def account_revenue(
     context: dg.AssetExecutionContext,
     subscription_revenue: pd.DataFrame,
     customer_accounts: pd.DataFrame,
+    fx_rates: pd.DataFrame,
     settings: SyncSettings,
     state: StateStoreResource,
 ) -> dg.MaterializeResult[pd.DataFrame]:
     """Revenue per account: the sum over its customers' subscriptions, in its currency and the reporting one."""
     mapping = customer_accounts.set_index("customer_id")["account_id"]
-    rules = settings.revenue_rules()
+    rules = settings.revenue_rules(fx_rates)
     frame, errors = revenue_by_account(subscription_revenue, mapping, rules)
     # Stripe's status says `active` until a cancelled period ends; the lifecycle state says more.
     lifecycle = account_lifecycle(subscription_revenue, mapping)
     frame = frame.drop(columns=["subscription_status"]).merge(lifecycle, on="account_id", how="left")
-    _record_problems(context, state, "account", errors)
+    record_problems(context, state, "account", errors)
     reporting_total = frame["reporting_mrr_minor"].dropna().sum() if len(frame) else 0
     return dg.MaterializeResult(
         value=frame,
@@ -141,7 +115,7 @@ def contact_attributes(
     Segments ("Ready for Pro Upgrade", "Team Expansion Candidate") are evaluated here by the rules
     in assets/segment_rules.py and written as boolean attributes.
     """
-    reporting = settings.revenue_rules().reporting_currency
+    reporting = settings.reporting_currency.lower()
     frame = contact_frame(
         warehouse_users,
         usage_aggregates,
@@ -174,7 +148,7 @@ def company_attributes(
     settings: SyncSettings,
 ) -> dg.MaterializeResult[pd.DataFrame]:
     """One row per account: Intercom's company fields (plan, monthly_spend) and the `account_*` attributes."""
-    reporting = settings.revenue_rules().reporting_currency
+    reporting = settings.reporting_currency.lower()
     frame = company_frame(
         warehouse_accounts,
         warehouse_users,

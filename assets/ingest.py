@@ -5,10 +5,12 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from assets.metadata import errors_table, preview
+from assets.fx_rates import merged_rates, parse_rate_rows
+from assets.metadata import errors_table, preview, record_problems
 from assets.revenue import subscriptions_frame
 from assets.stripe_snapshot import attach_price_details
 from resources.settings import SyncSettings
+from resources.state import StateStoreResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 
@@ -69,6 +71,26 @@ def stripe_subscriptions(stripe: StripeResource) -> dg.MaterializeResult[pd.Data
             "coupons": len(coupons),
             "unreadable_subscriptions": len(errors),
             "errors": errors_table(errors),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlalchemy", "pandas"}, owners=OWNERS)
+def fx_rates(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """Exchange rates to the reporting currency: the configured ones, overridden by the warehouse's
+    `fx_rates_table` when one is set. Bad rows are reported in `sync_errors` and left out."""
+    table_rates, problems = parse_rate_rows(warehouse.read_fx_rates())
+    record_problems(context, state, "fx_rate", problems)
+    frame = merged_rates(settings.parsed_fx_rates(), table_rates)
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
+            "dagster/row_count": len(frame),
+            "reporting_currency": settings.reporting_currency,
+            "rates": dg.MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "_none_"),
+            "invalid_rows": errors_table(problems),
         },
     )
 

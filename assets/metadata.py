@@ -8,6 +8,8 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from resources.state import StateStoreResource, SyncError
+
 SAMPLE_ROWS = 10
 MAX_ERROR_ROWS = 50
 
@@ -33,3 +35,27 @@ def errors_table(errors: Sequence[Any]) -> dg.MetadataValue:
         columns=[dg.TableColumn("record"), dg.TableColumn("field"), dg.TableColumn("message")],
     )
     return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def record_problems(
+    context: dg.AssetExecutionContext, state: StateStoreResource, model: str, problems: Sequence[Any]
+) -> None:
+    """Per-record problems go to `sync_errors` too, so a bad record is never silently dropped."""
+    if not problems:
+        return
+    errors = [
+        SyncError(
+            model=model,
+            record_key=str(getattr(p, "record", None) or getattr(p, "customer_id", "")),
+            field=p.field,
+            status=None,
+            code="invalid_record",
+            message=p.message,
+            request_id=None,
+        )
+        for p in problems
+    ]
+    state.store.record_errors(context.run.run_id, errors)
+    context.log.warning(
+        f"{len(errors)} {model} record(s) could not be used; see sync_errors for run {context.run.run_id}"
+    )

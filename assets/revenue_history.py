@@ -41,12 +41,13 @@ def customer_mrr_daily(
     context: dg.AssetExecutionContext,
     stripe_subscriptions: pd.DataFrame,
     customer_accounts: pd.DataFrame,
+    fx_rates: pd.DataFrame,
     settings: SyncSettings,
     state: StateStoreResource,
 ) -> dg.MaterializeResult:
     """MRR per Stripe customer at the end of each day, in its currency and the reporting currency."""
     history = MrrHistory(state.store)
-    rules = settings.revenue_rules()
+    rules = settings.revenue_rules(fx_rates)
     accounts = customer_accounts.set_index("customer_id")["account_id"]
     errors, rows, last_total = [], 0, 0
     for day in _days(context):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field, PrivateAttr
 
 from assets.attribute_catalog import DEFAULT_USAGE_METRICS
@@ -56,6 +57,12 @@ class SyncSettings(dg.ConfigurableResource):
             rates[code.strip().lower()] = rate.strip()
         return rates
 
-    def revenue_rules(self) -> RevenueRules:
-        """The revenue rules for this run (defaults of docs/revenue.md, this run's currency and rates)."""
-        return RevenueRules(reporting_currency=self.reporting_currency, fx_rates=self.parsed_fx_rates())
+    def revenue_rules(self, fx_rates: pd.DataFrame | None = None) -> RevenueRules:
+        """The revenue rules for this run: docs/revenue.md's defaults, this run's reporting currency,
+        and `fx_rates` (the `fx_rates` asset's frame) or else the configured rates."""
+        rates = (
+            self.parsed_fx_rates()
+            if fx_rates is None
+            else dict(zip(fx_rates["currency"], fx_rates["rate"], strict=True))
+        )
+        return RevenueRules(reporting_currency=self.reporting_currency, fx_rates=rates)

@@ -58,6 +58,10 @@ class WarehouseResource(dg.ConfigurableResource):
     accounts: AccountsTable = Field(default_factory=AccountsTable)
     users: UsersTable = Field(default_factory=UsersTable)
     usage_events: UsageEventsTable = Field(default_factory=UsageEventsTable)
+    fx_rates_table: str | None = Field(
+        default=None,
+        description="Optional table of exchange rates (columns `currency`, `rate`: reporting-currency units per unit).",
+    )
 
     _engine: sa.Engine | None = PrivateAttr(default=None)
 
@@ -96,6 +100,13 @@ class WarehouseResource(dg.ConfigurableResource):
             ["user_id", *usage_columns(metrics), "last_active_at"],
         )
         return frame.astype(dict.fromkeys(usage_columns(metrics), "int64"))
+
+    def read_fx_rates(self) -> pd.DataFrame:
+        """Columns currency, rate, as stored in `fx_rates_table` (empty when none is configured)."""
+        if not self.fx_rates_table:
+            return pd.DataFrame(columns=["currency", "rate"])
+        table = sa.table(self.fx_rates_table, sa.column("currency"), sa.column("rate"), schema=self.db_schema)
+        return self._frame(sa.select(table.c.currency, table.c.rate), ["currency", "rate"])
 
     def _frame(self, query: sa.Select, columns: list[str]) -> pd.DataFrame:
         with self.get_engine().connect() as conn:

@@ -36,6 +36,7 @@ class SyncWorld:
     stripe: EmulatorServer
     intercom: EmulatorServer
     usage_metrics: dict[str, str] | None = None  # None: the catalog's defaults
+    fx_rates_table: str | None = None
 
     @property
     def intercom_app(self) -> IntercomEmulator:
@@ -46,7 +47,7 @@ class SyncWorld:
         return {
             "stripe": StripeResource(api_key=STRIPE_KEY, base_url=self.stripe.url),
             "intercom": IntercomResource(access_token=INTERCOM_TOKEN, base_url=self.intercom.url),
-            "warehouse": WarehouseResource(url=self.warehouse_url),
+            "warehouse": WarehouseResource(url=self.warehouse_url, fx_rates_table=self.fx_rates_table),
             "state": StateStoreResource(url=self.warehouse_url),
             "settings": SyncSettings(
                 as_of=AS_OF.isoformat(),

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from assets.attribute_catalog import COMPANY_ATTRIBUTES, catalog
 from resources.emulators.demo_world.planted import CASES
@@ -110,3 +111,25 @@ def test_configured_usage_metrics_reach_intercom(sqlite_url):
         sharer = contacts["dashboards_shared"].idxmax()
         pushed = env.intercom_app.contacts_by_external_id()[sharer]["custom_attributes"]
         assert pushed["dashboards_shared"] == contacts.loc[sharer, "dashboards_shared"] > 0
+
+
+def test_warehouse_exchange_rates_override_configuration(sqlite_url):
+    with sync_world(sqlite_url) as env:
+        engine = sa.create_engine(sqlite_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE fx_rates (currency TEXT, rate TEXT)"))
+            conn.execute(sa.text("INSERT INTO fx_rates VALUES ('eur', '2'), ('gbp', 'n/a')"))
+        env.fx_rates_table = "fx_rates"
+        result = env.run()
+        assert result.success
+        revenue = result.output_for_node("account_revenue")
+        eur = revenue[(revenue["mrr_currency"] == "eur") & (revenue["mrr_minor"] > 0)]
+        assert len(eur) > 0
+        assert (eur["reporting_mrr_minor"] == eur["mrr_minor"] * 2).all()  # the table's rate, not 1.08
+        with engine.connect() as conn:
+            bad = conn.execute(
+                sa.text("select record_key, field from revsync_sync_errors where model = 'fx_rate'")
+            ).all()
+        assert bad == [("gbp", "rate")]
+        gbp = revenue[(revenue["mrr_currency"] == "gbp") & (revenue["mrr_minor"] > 0)]
+        assert gbp["reporting_mrr_minor"].notna().all()  # the configured gbp rate still applies
