@@ -28,9 +28,9 @@ test: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dg check defs
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-## The Dagster UI on http://127.0.0.1:3000 (shows the demo's runs).
+## The Dagster UI on http://127.0.0.1:3000: the demo's runs, with both emulators serving the demo's data.
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(PY) -m orchestration.ui
 
 bench: $(VENV)/.installed
 	$(PY) bench/revenue.py

@@ -38,6 +38,7 @@ from resources.warehouse import WarehouseResource
 
 STRIPE_KEY = "sk_test_revsync_demo"
 INTERCOM_TOKEN = "revsync-demo-token"
+STRIPE_STATE, INTERCOM_STATE = "stripe_emulator.json", "intercom_emulator.json"  # what `make ui` serves
 CATALOG = ("products", "prices", "coupons")
 # The emulator's data is test-mode data, and the scripted histories span 35 days: let the first
 # run send all of them (a real first run sends only the last 7 days).
@@ -126,7 +127,7 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
     spec, fresh_world = DemoSpec.load_or_create(data_dir / "demo_world.json", users, seed)
     as_of = datetime.fromisoformat(spec.as_of)
     warehouse_url = f"sqlite:///{(data_dir / 'warehouse.db').resolve()}"
-    intercom_state = data_dir / "intercom_emulator.json"
+    intercom_state = data_dir / INTERCOM_STATE
     if fresh_world:
         intercom_state.unlink(missing_ok=True)
         (data_dir / "warehouse.db").unlink(missing_ok=True)
@@ -160,6 +161,7 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
             resources=resources, run_config=RUN_CONFIG, instance=_instance(), raise_on_error=False
         )
     save_state_file(intercom_app, intercom_state)
+    save_state_file(stripe_app, data_dir / STRIPE_STATE)
     summary = summarise(result, settings.reporting_currency)
     print_summary(summary, spec, intercom_app)
     return summary
