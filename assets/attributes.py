@@ -7,6 +7,7 @@ from assets.account_lifecycle import account_lifecycle
 from assets.attribute_catalog import usage_attributes
 from assets.attribute_frames import account_revenue_fields, company_frame, contact_frame
 from assets.customer_matching import match_customers
+from assets.held_back import held_back, mark_incomplete, unpriced_customers
 from assets.metadata import errors_table, preview, record_problems
 from assets.revenue import mrr_by_subscription, revenue_by_account
 from assets.segment_rules import PLAYBOOK_SEGMENTS
@@ -76,18 +77,28 @@ def subscription_revenue(
 def account_revenue(
     context: dg.AssetExecutionContext,
     subscription_revenue: pd.DataFrame,
+    stripe_subscriptions: pd.DataFrame,
+    unreadable_subscriptions: pd.DataFrame,
     customer_accounts: pd.DataFrame,
     fx_rates: pd.DataFrame,
     settings: SyncSettings,
     state: StateStoreResource,
 ) -> dg.MaterializeResult[pd.DataFrame]:
-    """Revenue per account: the sum over its customers' subscriptions, in its currency and the reporting one."""
+    """Revenue per account: the sum over its customers' subscriptions, in its currency and the reporting one.
+
+    `revenue_complete` is False for an account with a subscription that could not be read or
+    priced, or without an exchange rate: its contacts and company are held back from the push.
+    """
     mapping = customer_accounts.set_index("customer_id")["account_id"]
     rules = settings.revenue_rules(fx_rates)
     frame, errors = revenue_by_account(subscription_revenue, mapping, rules)
+    # Unmatched customers are already reported by customer_accounts.
+    errors = [e for e in errors if e.field != "customer"]
     # Stripe's status says `active` until a cancelled period ends; the lifecycle state says more.
     lifecycle = account_lifecycle(subscription_revenue, mapping)
     frame = frame.drop(columns=["subscription_status"]).merge(lifecycle, on="account_id", how="left")
+    unpriced = unpriced_customers(stripe_subscriptions, subscription_revenue, unreadable_subscriptions)
+    frame = mark_incomplete(frame, unpriced, mapping)
     record_problems(context, state, "account", errors)
     reporting_total = frame["reporting_mrr_minor"].dropna().sum() if len(frame) else 0
     return dg.MaterializeResult(
@@ -96,6 +107,7 @@ def account_revenue(
             "dagster/row_count": len(frame),
             "reporting_currency": rules.reporting_currency,
             "reporting_mrr_total_minor": int(reporting_total),
+            "incomplete_accounts": int((~frame["revenue_complete"]).sum()),
             "errors": errors_table(errors),
             "preview": preview(frame),
         },
@@ -113,7 +125,8 @@ def contact_attributes(
     """One row per user: identity, the account's revenue fields, own usage and segment membership.
 
     Segments ("Ready for Pro Upgrade", "Team Expansion Candidate") are evaluated here by the rules
-    in assets/segment_rules.py and written as boolean attributes.
+    in assets/segment_rules.py and written as boolean attributes. Users of an account whose revenue
+    is incomplete are held back this run (see assets/held_back.py).
     """
     reporting = settings.reporting_currency.lower()
     frame = contact_frame(
@@ -124,11 +137,13 @@ def contact_attributes(
         usage_columns=[spec.name for spec in usage_attributes(settings.usage_metrics)],
         reporting_currency=reporting,
     )
+    frame, held = held_back(frame, account_revenue)
     sizes = {rule.name: int(frame[rule.name].sum()) for rule in PLAYBOOK_SEGMENTS}
     return dg.MaterializeResult(
         value=frame,
         metadata={
             "dagster/row_count": len(frame),
+            "held_back": held,
             "segment_sizes": dg.MetadataValue.json(sizes),
             "segment_rules": dg.MetadataValue.md(
                 "\n".join(f"- **{r.title}** (`{r.name}`): {r.describe()}" for r in PLAYBOOK_SEGMENTS)
@@ -147,7 +162,10 @@ def company_attributes(
     account_mrr_trends: pd.DataFrame,
     settings: SyncSettings,
 ) -> dg.MaterializeResult[pd.DataFrame]:
-    """One row per account: Intercom's company fields (plan, monthly_spend) and the `account_*` attributes."""
+    """One row per account: Intercom's company fields (plan, monthly_spend) and the `account_*` attributes.
+
+    An account whose revenue is incomplete is held back this run (see assets/held_back.py).
+    """
     reporting = settings.reporting_currency.lower()
     frame = company_frame(
         warehouse_accounts,
@@ -155,10 +173,12 @@ def company_attributes(
         account_revenue_fields(account_revenue, account_mrr_trends, reporting),
         reporting_currency=reporting,
     )
+    frame, held = held_back(frame, account_revenue)
     return dg.MaterializeResult(
         value=frame,
         metadata={
             "dagster/row_count": len(frame),
+            "held_back": held,
             "paying_accounts": int((frame["account_mrr"].fillna(0) > 0).sum()),
             "preview": preview(frame),
         },

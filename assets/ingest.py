@@ -40,28 +40,56 @@ def stripe_customers(stripe: StripeResource, settings: SyncSettings) -> dg.Mater
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"stripe", "pandas"}, owners=OWNERS)
-def stripe_subscriptions(stripe: StripeResource) -> dg.MaterializeResult[pd.DataFrame]:
-    """Every Stripe subscription (canceled included) flattened to one row per item.
+@dg.multi_asset(
+    outs={
+        "stripe_subscriptions": dg.AssetOut(
+            group_name=GROUP,
+            kinds={"stripe", "pandas"},
+            owners=OWNERS,
+            description="Every Stripe subscription (canceled included), one row per item, with prices' tiers, "
+            "products and coupons joined on.",
+        ),
+        "unreadable_subscriptions": dg.AssetOut(
+            group_name=GROUP,
+            kinds={"stripe", "pandas"},
+            owners=OWNERS,
+            description="Subscriptions that could not be read, with their customer, field and message.",
+        ),
+    }
+)
+def stripe_subscription_snapshot(
+    context: dg.AssetExecutionContext, stripe: StripeResource, state: StateStoreResource
+) -> Iterator[dg.MaterializeResult]:
+    """One pass over Stripe's subscriptions.
 
     Prices (with tiers), products and coupons are listed once each and joined onto the items,
     because Stripe cannot expand them that deep on a subscription list. A subscription that
-    cannot be read is left out whole and listed in `errors`, naming its id and field.
+    cannot be read is left out of the items, recorded in `sync_errors` naming its id and field,
+    and listed in `unreadable_subscriptions` so its account is held back rather than shown as free.
     """
     products = {p["id"]: p for p in stripe.list_products()}
     prices = {p["id"]: p for p in stripe.list_prices()}
     coupons = {c["id"]: c for c in stripe.list_coupons()}
     cancel_at: dict[str, int | None] = {}
+    customers: dict[str, str | None] = {}
 
     def joined() -> Iterator[dict]:
         for subscription in stripe.list_subscriptions():
             # A scheduled cancellation date is not a revenue field; the lifecycle status needs it.
             cancel_at[subscription["id"]] = subscription.get("cancel_at")
+            customer = subscription.get("customer")
+            customers[subscription["id"]] = customer.get("id") if isinstance(customer, dict) else customer
             yield attach_price_details(subscription, prices, products)
 
     items, errors = subscriptions_frame(joined(), coupons)
     items["cancel_at"] = items["subscription_id"].map(cancel_at).astype("Float64")
-    return dg.MaterializeResult(
+    record_problems(context, state, "subscription", errors)
+    unreadable = pd.DataFrame(
+        [(e.record, customers.get(e.record), e.field, e.message) for e in errors],
+        columns=["subscription_id", "customer_id", "field", "message"],
+    )
+    yield dg.MaterializeResult(
+        asset_key="stripe_subscriptions",
         value=items,
         metadata={
             "dagster/row_count": len(items),
@@ -69,9 +97,12 @@ def stripe_subscriptions(stripe: StripeResource) -> dg.MaterializeResult[pd.Data
             "products": len(products),
             "prices": len(prices),
             "coupons": len(coupons),
-            "unreadable_subscriptions": len(errors),
-            "errors": errors_table(errors),
         },
+    )
+    yield dg.MaterializeResult(
+        asset_key="unreadable_subscriptions",
+        value=unreadable,
+        metadata={"dagster/row_count": len(unreadable), "errors": errors_table(errors)},
     )
 
 

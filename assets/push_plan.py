@@ -72,8 +72,12 @@ def _as_objects(values: pd.Series) -> pd.Series:
 
 
 def round_monthly_spend(values: pd.Series) -> pd.Series:
-    """Half up to a whole unit (Intercom would truncate), clipped to [0, 2**31-1]; empty = 0."""
-    amounts = pd.to_numeric(values, errors="raise").astype("Float64").fillna(0.0)
+    """Half up to a whole unit (Intercom would truncate), clipped to [0, 2**31-1].
+
+    Empty stays empty: it means the MRR is unknown (e.g. no exchange rate), and monthly_spend cannot
+    be cleared, so nothing is sent. An account with no MRR arrives as an explicit 0.
+    """
+    amounts = pd.to_numeric(values, errors="raise").astype("Float64")
     return np.floor(amounts + 0.5).clip(0, MONTHLY_SPEND_MAX).astype("Int64")
 
 

@@ -14,7 +14,7 @@ nightly_sync = dg.define_asset_job(
 
 mrr_history = dg.define_asset_job(
     "mrr_history",
-    selection=dg.AssetSelection.groups("revenue").upstream(),
+    selection=dg.AssetSelection.groups("revenue").upstream().required_multi_asset_neighbors(),
     description="MRR per customer for a day and the day's movements. Backfill ranges from the asset graph.",
 )
 

@@ -116,7 +116,7 @@ def test_normalisation_rounds_truncates_and_types():
 
 def test_monthly_spend_rounds_half_up_and_caps():
     rounded = round_monthly_spend(pd.Series([155.98, 155.5, 155.49, None, 3e10, -4])).tolist()
-    assert rounded == [156, 156, 155, 0, 2**31 - 1, 0]
+    assert rounded == [156, 156, 155, pd.NA, 2**31 - 1, 0]  # unknown stays unknown, never a made-up 0
 
 
 def test_companies_upsert_with_changed_fields_only():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -75,11 +75,17 @@ class SyncWorld:
 
 
 @contextmanager
-def sync_world(warehouse_url: str, users: int = 150, seed: int = 11) -> Iterator[SyncWorld]:
+def sync_world(
+    warehouse_url: str, users: int = 150, seed: int = 11, edit_stripe: Callable[[dict], None] | None = None
+) -> Iterator[SyncWorld]:
+    """`edit_stripe` may change the world's Stripe objects before they are loaded (bad data)."""
     world = build_world(users, seed, as_of=AS_OF)
     write_warehouse(world, warehouse_url)
     stripe_app = StripeEmulator(now=int(AS_OF.timestamp()))
-    stripe_app.load(stripe_objects(world))
+    objects = stripe_objects(world)
+    if edit_stripe is not None:
+        edit_stripe(objects)
+    stripe_app.load(objects)
     intercom_app = IntercomEmulator(access_tokens={INTERCOM_TOKEN})
     with EmulatorServer(stripe_app) as stripe_server, EmulatorServer(intercom_app) as intercom_server:
         yield SyncWorld(world, warehouse_url, stripe_server, intercom_server)

@@ -30,7 +30,7 @@ def test_history_backfill_is_idempotent_and_feeds_the_trends(warehouse_url):
         daily = _rows(warehouse_url, "revsync_mrr_daily")
         days = {str(row[0])[:10] for row in daily}
         assert len(days) == 35
-        customers = backfill.output_for_node("stripe_subscriptions")["customer_id"].nunique()
+        customers = backfill.asset_value("stripe_subscriptions")["customer_id"].nunique()
         assert sum(1 for row in daily if str(row[0])[:10] == last.isoformat()) == customers
         movements = _rows(warehouse_url, "revsync_mrr_movements")
         assert {str(row[0])[:10] for row in movements} == days - {first.isoformat()}  # day one has no "before"

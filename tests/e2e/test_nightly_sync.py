@@ -133,3 +133,32 @@ def test_warehouse_exchange_rates_override_configuration(sqlite_url):
         assert bad == [("gbp", "rate")]
         gbp = revenue[(revenue["mrr_currency"] == "gbp") & (revenue["mrr_minor"] > 0)]
         assert gbp["reporting_mrr_minor"].notna().all()  # the configured gbp rate still applies
+
+
+def _drop_a_used_coupon(objects: dict) -> None:
+    """A coupon deleted in Stripe still applies to subscriptions, but no longer appears in the list."""
+    used = min(d["source"]["coupon"] for d in objects["discounts"])
+    objects["coupons"] = [c for c in objects["coupons"] if c["id"] != used]
+
+
+def test_an_account_with_an_unreadable_subscription_is_held_back_not_shown_as_free(sqlite_url):
+    with sync_world(sqlite_url, edit_stripe=_drop_a_used_coupon) as env:
+        result = env.run()
+        assert result.success
+        unreadable = result.asset_value("unreadable_subscriptions")
+        assert len(unreadable) > 0 and set(unreadable["field"]) == {"discounts[0].source.coupon"}
+        accounts = result.output_for_node("customer_accounts").set_index("customer_id")["account_id"]
+        held_accounts = set(unreadable["customer_id"].map(accounts).dropna())
+        assert held_accounts
+        pushed = env.intercom_app.contacts_by_external_id()
+        users = env.world.users_frame()
+        held_users = set(users.loc[users["account_id"].isin(held_accounts), "user_id"])
+        assert held_users and not held_users & set(pushed)  # not pushed as free: not pushed at all
+        assert set(users["user_id"]) - held_users <= set(pushed)  # everyone else was
+        assert metadata(result, "contact_attributes")["held_back"] == len(held_users)
+        assert not held_accounts & set(env.intercom_app.companies_by_company_id())
+        with sa.create_engine(sqlite_url).connect() as conn:
+            recorded = conn.execute(
+                sa.text("select record_key, field from revsync_sync_errors where model = 'subscription'")
+            ).all()
+        assert set(recorded) == set(zip(unreadable["subscription_id"], unreadable["field"], strict=True))

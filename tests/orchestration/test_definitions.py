@@ -13,7 +13,7 @@ from orchestration import definitions, schedules
 def test_nightly_sync_covers_every_sync_stage():
     job = definitions.defs.resolve_job_def("nightly_sync")
     nodes = set(job.graph.node_dict)
-    assert {"stripe_subscriptions", "usage_aggregates", "contact_attributes", "intercom_contacts"} <= nodes
+    assert {"stripe_subscription_snapshot", "usage_aggregates", "contact_attributes", "intercom_contacts"} <= nodes
 
 
 def test_every_asset_is_a_documented_grouped_noun():
