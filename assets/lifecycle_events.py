@@ -80,13 +80,23 @@ def intercom_lifecycle_events(
         allow_test_mode=config.allow_test_mode,
     )
     collected = collect(stripe, ledger, options)
-    deliveries, unaddressed = address(collected.events, recipients(customer_accounts, warehouse_users))
-    ledger.enqueue(deliveries, cursor=collected.cursor, snapshot=collected.snapshot)
+    members = recipients(customer_accounts, warehouse_users)
+    readdressed = ledger.readdress(members)  # events kept from earlier runs whose users now exist
+    deliveries, unaddressed = address(collected.events, members)
+    ledger.enqueue(deliveries, unaddressed=unaddressed, cursor=collected.cursor, snapshot=collected.snapshot)
     context.log.info(f"{collected.mode}: {len(collected.events)} new lifecycle events, {len(deliveries)} deliveries")
 
     summary = _send(intercom, ledger, state)
     problems = [
-        SyncError("event", f"{e.customer_id}:{e.key}", "customer", None, "no_contact", "customer reaches no user", None)
+        SyncError(
+            "event",
+            f"{e.customer_id}:{e.key}",
+            "customer",
+            None,
+            "no_contact",
+            "customer reaches no user yet; kept and sent once it does",
+            None,
+        )
         for e in unaddressed
     ]
     state.store.record_errors(context.run_id, [*summary.errors, *problems])
@@ -97,7 +107,7 @@ def intercom_lifecycle_events(
         "mode": collected.mode,
         "stripe_events_read": collected.stripe_events_read,
         "events_derived": len(collected.events),
-        "events_queued": len(deliveries),
+        "events_queued": len(deliveries) + readdressed,
         "events_sent": sum(summary.sent.values()),
         "events_failed": summary.failed,
         "waiting_for_contact": summary.waiting_for_contact,

@@ -28,6 +28,8 @@ from assets.lifecycle_policy import SentFact
 from resources.state import StateStore
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# An event whose customer reaches no user yet: kept (user_id "") and addressed on a later run.
+UNADDRESSED, NO_USER = "unaddressed", ""
 
 
 @dataclass(frozen=True)
@@ -141,11 +143,14 @@ class EventLedger:
         self,
         deliveries: Sequence[tuple[LifecycleEvent, str]],
         *,
+        unaddressed: Sequence[LifecycleEvent] = (),
         cursor: Cursor | None,
         snapshot: tuple[int, Iterable[Mapping[str, Any]]] | None,
     ) -> None:
-        """Queue (event, user_id) pairs and move the cursor and snapshot, all or nothing."""
+        """Queue (event, user_id) pairs, keep `unaddressed` events for later, and move the cursor and
+        snapshot, all or nothing."""
         now = _now()
+        held = [(event, NO_USER) for event in unaddressed]
         rows = [
             {
                 "key": event.key,
@@ -157,11 +162,11 @@ class EventLedger:
                 "stripe_event_id": event.stripe_event_id,
                 "created_at": int(event.occurred_at.timestamp()),
                 "metadata": dict(event.metadata),
-                "status": PENDING,
+                "status": UNADDRESSED if user_id == NO_USER else PENDING,
                 "attempts": 0,
                 "queued_at": now,
             }
-            for event, user_id in deliveries
+            for event, user_id in [*deliveries, *held]
         ]
         with self.engine.begin() as conn:
             if rows:
@@ -186,6 +191,22 @@ class EventLedger:
                 ]
                 if snapshot_rows:
                     conn.execute(sa.insert(self.snapshot_table), snapshot_rows)
+
+    def readdress(self, members: Mapping[str, Sequence[str]]) -> int:
+        """Queue kept events whose customer now reaches users; returns how many deliveries that made."""
+        t = self.events.c
+        with self.engine.begin() as conn:
+            held = conn.execute(sa.select(self.events).where(t.status == UNADDRESSED)).mappings().all()
+            rows = [
+                {**row, "user_id": user_id, "status": PENDING, "queued_at": _now()}
+                for row in held
+                for user_id in members.get(row["customer_id"]) or []
+            ]
+            if rows:
+                reached = {row["key"] for row in rows}
+                conn.execute(sa.insert(self.events), rows)
+                conn.execute(sa.delete(self.events).where(t.status == UNADDRESSED, t.key.in_(reached)))
+        return len(rows)
 
     def _update(self, item: Outgoing, **values: Any) -> None:
         t = self.events.c

@@ -318,3 +318,31 @@ def test_sigkill_mid_send_then_rerun_leaves_no_duplicate_and_no_gap(
     assert _sent_total(world) == len(expected)
     # Resent: at most the one call in flight at the kill, which Intercom de-duplicates.
     assert _posted(intercom_emulator) - len(expected) <= 1
+
+
+def test_an_event_whose_customer_has_no_user_yet_is_kept_and_sent_once_the_user_exists(
+    world, stripe_emulator, intercom_emulator, intercom_token
+) -> None:
+    first = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)  # seeds the cursor
+    assert first["mode"] == "first_run"
+    customer = world.customers["purchase_renews"]
+    user = world.users[customer]
+    matched_users = world.warehouse_users
+    world.warehouse_users = matched_users[matched_users["user_id"] != user]  # checkout ran before signup
+    world.client.v1.subscriptions.create({"customer": customer, "items": [{"price": world.prices.monthly}]})
+    world.app.set_clock(world.app.state.now + days(1))
+
+    waiting = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)
+    assert waiting["events_without_contact"] == 1 and waiting["events_sent"] == 0
+    assert world.intercom_events(user) == []
+
+    world.app.set_clock(world.app.state.now + days(1))
+    world.warehouse_users = matched_users  # the user signed up
+    later = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)
+    assert later["events_derived"] == 0  # not derived again: kept in the ledger
+    assert later["events_sent"] == 1
+    assert [e["event_name"] for e in world.intercom_events(user)] == [
+        DEFAULT_EVENT_NAMES[LifecycleType.INITIAL_PURCHASE]
+    ]
+    again = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)
+    assert again["events_sent"] == 0
