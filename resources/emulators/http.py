@@ -102,6 +102,7 @@ class EmulatorApp:
         self._rng = random.Random(seed)
         self.counters: Counter[str] = Counter()
         self.exchanges: list[dict[str, Any]] | None = None  # set to [] to record full exchanges
+        self._in_flight = 0
         self._add_control_routes()
 
     # -- for subclasses -------------------------------------------------------------------
@@ -183,7 +184,27 @@ class EmulatorApp:
                 return rule
         return None
 
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no API request is being handled. A client killed mid-call leaves requests the
+        server still finishes (after their injected latency); tests that count results wait first."""
+        deadline = time.monotonic() + timeout
+        while self._in_flight:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self._in_flight} request(s) still in flight after {timeout} s")
+            time.sleep(0.01)
+
     def dispatch(self, request: Request) -> Response:
+        if request.path.startswith("/_emulator/"):
+            return self._dispatch(request)
+        with self.lock:
+            self._in_flight += 1
+        try:
+            return self._dispatch(request)
+        finally:
+            with self.lock:
+                self._in_flight -= 1
+
+    def _dispatch(self, request: Request) -> Response:
         is_control = request.path.startswith("/_emulator/")
         if not is_control:
             low, high = self.latency_ms

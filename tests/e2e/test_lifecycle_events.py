@@ -308,6 +308,7 @@ def test_sigkill_mid_send_then_rerun_leaves_no_duplicate_and_no_gap(
         time.sleep(0.01)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    intercom_emulator.app.wait_idle()  # sends already on the wire still land
     posted_before_kill = _posted(intercom_emulator)
     assert 3 <= posted_before_kill < len(expected), "the kill should land mid-send"
 

@@ -134,7 +134,7 @@ def test_bulk_load_and_deep_pages_stay_fast(stripe_app: StripeEmulator, stripe_c
 
 def _fixture_resources() -> dict[str, Any]:
     if not FIXTURES.exists():
-        pytest.skip(f"Stripe's fixtures3.json is not at {FIXTURES}: shapes cannot be compared")
+        pytest.fail(f"Stripe's fixtures3.json is not at {FIXTURES}: shapes cannot be compared")
     return json.loads(FIXTURES.read_text())["resources"]
 
 

@@ -93,6 +93,7 @@ class StripeEmulator(EmulatorApp):
         (default: wall time); `rate_limit` is requests/s per endpoint (None = unlimited)."""
         super().__init__(latency_ms=latency_ms, seed=seed)
         self.api_keys = api_keys
+        self._initial_api_keys = api_keys
         self.limiter = SlidingWindowLimiter(rate_limit)
         self._initial_rate_limit = rate_limit
         self._fresh_state = lambda: StripeState(
@@ -157,6 +158,7 @@ class StripeEmulator(EmulatorApp):
             self.state = self._fresh_state()
             self.limiter.reset()
             self.limiter.per_second = self._initial_rate_limit
+            self.api_keys = self._initial_api_keys
 
     # -- plumbing -------------------------------------------------------------------------
     @staticmethod
