@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -72,12 +71,9 @@ def test_population_shape() -> None:
     assert (events["occurred_at"] >= signups).all()
 
 
-def test_a_thousand_users_build_and_write_in_a_couple_of_seconds(warehouse_url) -> None:
-    started = time.perf_counter()
-    summary = write_warehouse(build_world(1_000, as_of=AS_OF), warehouse_url)
-    elapsed = time.perf_counter() - started
+def test_a_thousand_users_are_written_whole(warehouse_url) -> None:
+    summary = write_warehouse(build_world(1_000, as_of=AS_OF), warehouse_url)  # timings: the README of bench/
     assert summary.users == 1_000 and summary.usage_events > 5_000
-    assert elapsed < 2.5, f"took {elapsed:.2f}s"
 
 
 def test_writing_twice_leaves_identical_data_and_the_usage_index(warehouse_url) -> None:

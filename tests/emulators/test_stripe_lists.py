@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import stripe
 
 from resources.emulators.http import EmulatorServer
 from resources.emulators.stripe import objects
-from tests.fixtures.stripe_emulator import STRIPE_EPOCH
+from tests.fixtures.stripe_emulator import STRIPE_EPOCH, STRIPE_TEST_KEY
 
 STATUSES = ["active", "trialing", "canceled", "past_due", "unpaid", "paused", "active"]
 
@@ -178,3 +179,23 @@ def test_tiers_appear_only_when_expanded(stripe_client: stripe.StripeClient, wor
     sub = stripe_client.v1.subscriptions.retrieve("sub_0000", {"expand": ["items.data.price.tiers"]})
     assert len(sub["items"].data[0].price.tiers) == 2
     assert "tiers" not in stripe_client.v1.subscriptions.retrieve("sub_0000")["items"].data[0].price.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/subscriptions", {"statuss": "all"}),  # a typo of status would silently drop canceled ones
+        ("/v1/events", {"foo": "bar"}),
+        ("/v1/prices", {"expands[0]": "data.tiers"}),
+        ("/v1/customers/cus_x", {"limit": "3"}),
+    ],
+)
+def test_unknown_parameters_are_refused_like_stripe(stripe_emulator, path, params):
+    response = httpx.get(
+        stripe_emulator.url + path, params=params, headers={"Authorization": f"Bearer {STRIPE_TEST_KEY}"}
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["message"].startswith("Received unknown parameter: ")
+    assert error["param"] == error["message"].removeprefix("Received unknown parameter: ")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -104,32 +102,25 @@ def _big_world(n: int) -> dict[str, list[dict[str, Any]]]:
     return {"prices": [price], "subscriptions": subs}
 
 
-def _page_seconds(app: StripeEmulator, starting_after: str) -> float:
-    """Server-side time of one page of 100 (the SDK's parsing would dominate over HTTP)."""
+def _page(app: StripeEmulator, starting_after: str) -> list[str]:
+    """One page of 100 straight from the app (the SDK's parsing adds nothing here)."""
     request = Request("GET", "/v1/subscriptions", [("limit", "100"), ("starting_after", starting_after)], {}, b"")
     request.headers["authorization"] = f"Bearer {STRIPE_TEST_KEY}"
-    started = time.perf_counter()
-    assert app.dispatch(request).status == 200
-    return time.perf_counter() - started
+    response = app.dispatch(request)
+    assert response.status == 200
+    return [s["id"] for s in response.body["data"]]
 
 
-def test_bulk_load_and_deep_pages_stay_fast(stripe_app: StripeEmulator, stripe_client: stripe.StripeClient) -> None:
-    gc.disable()  # building 100k dicts trips the cyclic GC over and over; the emulator is not what is timed
-    try:
-        world = _big_world(100_000)
-        started = time.perf_counter()
-        assert stripe_app.load(world) == {name: len(world.get(name, [])) for name in stripe_app.state.collections}
-        load_seconds = time.perf_counter() - started
-    finally:
-        gc.enable()
-    assert load_seconds < 3, load_seconds
-    _page_seconds(stripe_app, "sub_00099990")  # the first read sorts the bulk-loaded index once
-    shallow, deep = _page_seconds(stripe_app, "sub_00099000"), _page_seconds(stripe_app, "sub_00000200")
-    assert deep < 0.1 and deep < 5 * shallow + 0.01, (shallow, deep)
-    page = stripe_client.v1.subscriptions.list({"limit": 2, "starting_after": "sub_00050000"})
-    assert [s.id for s in page.data] == ["sub_00049999", "sub_00049998"] and page.has_more
+def test_a_bulk_loaded_world_pages_correctly(stripe_app: StripeEmulator, stripe_client: stripe.StripeClient) -> None:
+    """Timings live in the benchmarks; this checks what the bulk path must get right."""
+    world = _big_world(20_000)
+    assert stripe_app.load(world) == {name: len(world.get(name, [])) for name in stripe_app.state.collections}
+    assert _page(stripe_app, "sub_00000200") == [f"sub_{i:08d}" for i in range(199, 99, -1)]
+    assert _page(stripe_app, "sub_00000050") == [f"sub_{i:08d}" for i in range(49, -1, -1)]
+    page = stripe_client.v1.subscriptions.list({"limit": 2, "starting_after": "sub_00010000"})
+    assert [s.id for s in page.data] == ["sub_00009999", "sub_00009998"] and page.has_more
     by_customer = stripe_client.v1.subscriptions.list({"customer": "cus_0007", "limit": 3})
-    assert [s.id for s in by_customer.data] == ["sub_00099007", "sub_00098007", "sub_00097007"]
+    assert [s.id for s in by_customer.data] == ["sub_00019007", "sub_00018007", "sub_00017007"]
 
 
 def _fixture_resources() -> dict[str, Any]:

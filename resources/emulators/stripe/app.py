@@ -174,13 +174,21 @@ class StripeEmulator(EmulatorApp):
     def _new_request_id(self) -> str:
         return f"req_{next(self._request_ids):014d}"
 
-    def _api(self, method: str, pattern: str, kind: str, handler: ApiHandler) -> None:
-        """Register a Stripe route: decoded params, expand validated up front, Stripe's errors."""
+    def _api(
+        self, method: str, pattern: str, kind: str, handler: ApiHandler, accepts: frozenset[str] | None = None
+    ) -> None:
+        """Register a Stripe route: decoded params, expand validated up front, Stripe's errors.
+
+        `accepts` lists the parameters a read takes; any other is refused, as Stripe refuses it.
+        """
 
         def serve(request: Request) -> Response:
             request_id = self._new_request_id()
             try:
                 params = decode(request.query + parse_qsl(request.body.decode(), keep_blank_values=True))
+                unknown = sorted(set(params) - accepts) if accepts is not None else []
+                if unknown:
+                    raise invalid(f"Received unknown parameter: {unknown[0]}", unknown[0])
                 paths = params.get("expand") or []
                 if not isinstance(paths, list):
                     raise invalid("Invalid array", "expand")
@@ -230,21 +238,22 @@ class StripeEmulator(EmulatorApp):
     def _add_api_routes(self) -> None:
         s = self.state_ref
         ident = r"(?P<id>[^/]+)"
-        for kind, plural, filters in (
-            ("customer", "customers", _customer_filters),
-            ("product", "products", _product_filters),
-            ("price", "prices", _price_filters),
-            ("coupon", "coupons", _no_filters),
-            ("subscription", "subscriptions", _subscription_filters),
-            ("invoice", "invoices", _invoice_filters),
-            ("charge", "charges", _charge_filters),
-            ("invoice_payment", "invoice_payments", _invoice_payment_filters),
-            ("refund", "refunds", _refund_filters),
+        for kind, plural, filters, filter_params in (
+            ("customer", "customers", _customer_filters, {"email"}),
+            ("product", "products", _product_filters, {"active"}),
+            ("price", "prices", _price_filters, {"product", "active", "type", "currency"}),
+            ("coupon", "coupons", _no_filters, set()),
+            ("subscription", "subscriptions", _subscription_filters, {"status", "price", "customer"}),
+            ("invoice", "invoices", _invoice_filters, {"subscription", "customer", "status"}),
+            ("charge", "charges", _charge_filters, {"payment_intent", "customer"}),
+            ("invoice_payment", "invoice_payments", _invoice_payment_filters, {"invoice", "payment"}),
+            ("refund", "refunds", _refund_filters, {"charge"}),
         ):
-            self._api("GET", f"/v1/{plural}", f"list:{kind}", self._lister(kind, f"/v1/{plural}", filters))
-            self._api("GET", f"/v1/{plural}/{ident}", kind, self._retrieve(kind, kind))
-        self._api("GET", "/v1/events", "list:event", self._list_events)
-        self._api("GET", f"/v1/events/{ident}", "event", self._retrieve_event)
+            lister = self._lister(kind, f"/v1/{plural}", filters)
+            self._api("GET", f"/v1/{plural}", f"list:{kind}", lister, LIST_PARAMS | filter_params)
+            self._api("GET", f"/v1/{plural}/{ident}", kind, self._retrieve(kind, kind), RETRIEVE_PARAMS)
+        self._api("GET", "/v1/events", "list:event", self._list_events, LIST_PARAMS | {"type", "types"})
+        self._api("GET", f"/v1/events/{ident}", "event", self._retrieve_event, RETRIEVE_PARAMS)
         self._api("POST", "/v1/customers", "customer", lambda r, p: writes.create_customer(s(), p))
         self._api(
             "POST", f"/v1/customers/{ident}", "customer", lambda r, p: writes.update_customer(s(), r.params["id"], p)
@@ -417,6 +426,11 @@ def _boolean(params: Params, name: str) -> Callable[[StripeObject], bool] | None
         return None
     wanted = params[name] == "true"
     return lambda obj: obj[name] is wanted
+
+
+# What Stripe's list and retrieve endpoints take besides each list's own filters.
+LIST_PARAMS = frozenset({"limit", "starting_after", "ending_before", "expand", "created"})
+RETRIEVE_PARAMS = frozenset({"expand"})
 
 
 def _no_filters(params: Params) -> Filters:
