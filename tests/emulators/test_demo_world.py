@@ -72,7 +72,7 @@ def test_population_shape() -> None:
 
 
 def test_a_thousand_users_are_written_whole(warehouse_url) -> None:
-    summary = write_warehouse(build_world(1_000, as_of=AS_OF), warehouse_url)  # timings: the README of bench/
+    summary = write_warehouse(build_world(1_000, as_of=AS_OF), warehouse_url)
     assert summary.users == 1_000 and summary.usage_events > 5_000
 
 
