@@ -167,6 +167,9 @@ class IntercomTransport:
                 await self._backoff(failures)
                 failures += 1
                 continue
+            except BaseException:
+                await self.limiter.release(None)  # never leak a concurrency slot, whatever went wrong
+                raise
             headers = RateLimitHeaders.parse(response.headers)
             self.stats.record(method, route, response.status_code)
             if response.status_code == 429:
@@ -180,7 +183,16 @@ class IntercomTransport:
                 continue
             await self.limiter.release(headers)
             if response.status_code < 400:
-                return response.json() if response.content else None
+                try:
+                    return response.json() if response.content else None
+                except ValueError as exc:  # one odd answer is that record's failure, not the run's
+                    raise IntercomAPIError(
+                        method=method,
+                        path=path,
+                        status=response.status_code,
+                        code="invalid_response",
+                        message="the response body is not JSON",
+                    ) from exc
             error = IntercomAPIError.from_response(method, path, response)
             log.warning("%s", error)
             if response.status_code < 500 or failures >= self.retry.max_retries:

@@ -239,7 +239,7 @@ class StateStore:
 class StateStoreResource(dg.ConfigurableResource):
     """The state store for Dagster: `url` is the warehouse URL unless told otherwise."""
 
-    url: str = Field(description="SQLAlchemy URL; by default the warehouse's.")
+    url: str = Field(repr=False, description="SQLAlchemy URL; by default the warehouse's (may hold a password).")
     table_prefix: str = Field(default="revsync_", description="Prefix of every state table.")
 
     _store: StateStore | None = PrivateAttr(default=None)

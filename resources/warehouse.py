@@ -52,6 +52,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str = Field(
         default=DEFAULT_WAREHOUSE_URL,
+        repr=False,  # may hold a password
         description="SQLAlchemy URL. A relative SQLite path is resolved against the working directory.",
     )
     db_schema: str | None = Field(default=None, description="Database schema holding the tables (None: default).")

@@ -54,8 +54,11 @@ class Request:
 @dataclass
 class Response:
     status: int
-    body: Any = None  # JSON-serialisable, or None for an empty body
+    body: Any = None  # JSON-serialisable, raw bytes sent as they are, or None for an empty body
     headers: dict[str, str] = field(default_factory=dict)
+
+
+MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 class DropConnection(Exception):
@@ -66,8 +69,9 @@ class DropConnection(Exception):
 class FaultRule:
     """One injected fault. Matching rules are tried in order; the first that fires wins.
 
-    kind: "status" (answer `status` in the emulator's own error shape), "timeout" (hold the
-    request `seconds`, then drop it) or "drop" (close the connection without a response).
+    kind: "status" (answer `status` in the emulator's own error shape), "malformed" (answer
+    `status` with an HTML body, as a proxy in between might), "timeout" (hold the request
+    `seconds`, then drop it) or "drop" (close the connection without a response).
     times: how many matching requests it fires for (None = unlimited).
     probability: chance of firing on a matching request (seeded, so runs repeat).
     """
@@ -217,6 +221,9 @@ class EmulatorApp:
                 if fault.kind == "timeout":
                     time.sleep(fault.seconds)
                     raise DropConnection()
+                if fault.kind == "malformed":
+                    page = Response(fault.status, MALFORMED_BODY, {"Content-Type": "text/html"})
+                    return self._count(request, "fault", page)
                 return self._count(request, "fault", self.after_route(request, self.error_response(fault.status)))
         path_matched = False
         for method, pattern, name, handler in self._routes:
@@ -281,9 +288,10 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        payload = b"" if response.body is None else json.dumps(response.body).encode()
+        raw = isinstance(response.body, bytes)
+        payload = response.body if raw else b"" if response.body is None else json.dumps(response.body).encode()
         self.send_response(response.status)
-        if response.body is not None:
+        if response.body is not None and not raw:
             self.send_header("Content-Type", "application/json")
         for key, value in response.headers.items():
             self.send_header(key, value)

@@ -264,3 +264,19 @@ def test_full_resync_rewrites_every_value(intercom_emulator, intercom_token, int
     assert result.contacts.updated == 20 and result.companies.updated == 5
     plan = intercom_emulator.app.contacts_by_external_id()["user-000000"]["custom_attributes"]["plan"]
     assert plan == pd.Series(contacts.loc[0, "plan"]).item()
+
+
+def test_a_success_status_with_a_body_that_is_not_json_fails_only_that_record(
+    intercom_emulator, intercom_token, tmp_path, world
+):
+    contacts, companies = world
+    store = make_store(f"sqlite:///{tmp_path}/s.db")
+    intercom_emulator.app.add_faults(
+        FaultRule(kind="malformed", status=200, times=1, method="POST", path_regex="^/contacts$")
+    )
+    result, _ = push(intercom_emulator, intercom_token, store, contacts, companies)
+    assert (result.contacts.created, result.contacts.failed) == (19, 1)
+    (error,) = store.errors_for_run("run")
+    assert (error["code"], error["status"]) == ("invalid_response", 200)
+    result, _ = push(intercom_emulator, intercom_token, store, contacts, companies)  # the next run completes it
+    assert result.contacts.created == 1 and len(intercom_emulator.app.contacts_by_external_id()) == 20

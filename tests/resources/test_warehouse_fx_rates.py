@@ -18,3 +18,11 @@ def test_reads_the_configured_rates_table(warehouse_url):
 
 def test_no_table_configured_means_no_rows(sqlite_url):
     assert WarehouseResource(url=sqlite_url).read_fx_rates().empty
+
+
+def test_database_passwords_stay_out_of_reprs():
+    from resources.state import StateStoreResource
+
+    url = "postgresql+psycopg://revsync:s3cret-pw@db.internal:5432/analytics"
+    assert "s3cret-pw" not in repr(WarehouseResource(url=url))
+    assert "s3cret-pw" not in repr(StateStoreResource(url=url))
