@@ -17,7 +17,16 @@ StripeObject = dict[str, Any]
 Params = dict[str, Any]
 
 
+def _created(state: StripeState, kind: str, obj: StripeObject) -> StripeObject:
+    """Store a new object and emit its `<kind>.created` event, as Stripe does for every create."""
+    state.insert(kind, obj)
+    state.emit(f"{kind}.created", kind, obj)
+    return obj
+
+
 # -- parameter coercion -------------------------------------------------------------------
+
+
 def _int(params: Params, name: str, default: int | None = None) -> int | None:
     value = params.get(name)
     if value is None or value == "":
@@ -77,9 +86,7 @@ def create_customer(state: StripeState, params: Params) -> StripeObject:
         default_payment_method=payment_method,
         livemode=state.livemode,
     )
-    state.insert("customer", customer)
-    state.emit("customer.created", "customer", customer)
-    return customer
+    return _created(state, "customer", customer)
 
 
 def update_customer(state: StripeState, customer_id: str, params: Params) -> StripeObject:
@@ -111,9 +118,7 @@ def create_product(state: StripeState, params: Params) -> StripeObject:
         metadata=_merge_metadata({}, params.get("metadata")),
         livemode=state.livemode,
     )
-    state.insert("product", product)
-    state.emit("product.created", "product", product)
-    return product
+    return _created(state, "product", product)
 
 
 def _tiers(raw: list[Params]) -> list[StripeObject]:
@@ -161,9 +166,7 @@ def create_price(state: StripeState, params: Params) -> StripeObject:
         metadata=_merge_metadata({}, params.get("metadata")),
         livemode=state.livemode,
     )
-    state.insert("price", price)
-    state.emit("price.created", "price", price)
-    return price
+    return _created(state, "price", price)
 
 
 def create_coupon(state: StripeState, params: Params) -> StripeObject:
@@ -188,9 +191,7 @@ def create_coupon(state: StripeState, params: Params) -> StripeObject:
         metadata=_merge_metadata({}, params.get("metadata")),
         livemode=state.livemode,
     )
-    state.insert("coupon", coupon)
-    state.emit("coupon.created", "coupon", coupon)
-    return coupon
+    return _created(state, "coupon", coupon)
 
 
 # -- subscriptions ------------------------------------------------------------------------
