@@ -99,7 +99,7 @@ def intercom_lifecycle_events(
         )
         for e in unaddressed
     ]
-    state.store.record_errors(context.run_id, [*summary.errors, *problems])
+    state.store.record_errors(context.op_execution_context.run_id, [*summary.errors, *problems])
     budget = event_name_budget([*ledger.names(), *config.other_event_names], list(names.values()))
     if budget.warning:
         context.log.warning(budget.warning)
