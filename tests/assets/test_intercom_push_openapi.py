@@ -11,7 +11,9 @@ from tests.assets.test_intercom_push import make_store, push
 from tests.fixtures.openapi import validate_exchanges
 
 
-def test_push_traffic_matches_the_openapi_spec(intercom_emulator, intercom_token, intercom_http, tmp_path):
+def test_push_traffic_matches_the_openapi_spec(
+    intercom_emulator, intercom_token, intercom_http, tmp_path, intercom_openapi
+):
     contacts, companies = synthetic_frames(12, users_per_account=4)
     store = make_store(f"sqlite:///{tmp_path}/s.db")
     intercom_http.post("/contacts", json={"role": "user", "external_id": "user-000001"})  # live: 409
@@ -31,7 +33,7 @@ def test_push_traffic_matches_the_openapi_spec(intercom_emulator, intercom_token
 
     exchanges = intercom_emulator.app.exchanges
     routes = Counter(f"{x['request'].method} {x['response'].status}" for x in exchanges)
-    report = validate_exchanges(exchanges)
+    report = validate_exchanges(exchanges, intercom_openapi)
     assert report.problems == []
     assert report.checked == len(exchanges) > 60
     assert routes["POST 409"] == 2 and routes["GET 404"] == 1  # the recoveries and the lookup were exercised

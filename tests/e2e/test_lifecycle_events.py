@@ -31,6 +31,7 @@ from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import ContactState, StateStore, StateStoreResource
 from resources.stripe import StripeResource
+from tests.fixtures.openapi import validate_exchanges
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
 
 pytestmark = pytest.mark.slow
@@ -347,3 +348,18 @@ def test_an_event_whose_customer_has_no_user_yet_is_kept_and_sent_once_the_user_
     ]
     again = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)
     assert again["events_sent"] == 0
+
+
+def test_lifecycle_traffic_matches_the_openapi_spec(
+    world, stripe_emulator, intercom_emulator, intercom_token, intercom_openapi
+) -> None:
+    world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)  # seeds the cursor
+    for customer in (world.customers["refund"], world.customers["plan_changes"]):
+        world.client.v1.subscriptions.create({"customer": customer, "items": [{"price": world.prices.monthly}]})
+    world.app.set_clock(world.app.state.now + days(1))
+    intercom_emulator.app.exchanges = []
+    sent = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)
+    assert sent["events_sent"] == 2
+    report = validate_exchanges(intercom_emulator.app.exchanges, intercom_openapi)
+    assert report.problems == []
+    assert report.checked == len(intercom_emulator.app.exchanges) >= 2
