@@ -79,6 +79,7 @@ class IntercomClient:
                 "GET",
                 "/contacts/find_by_external_id/{external_id}",
                 f"/contacts/find_by_external_id/{quote(external_id, safe='')}",
+                expected=frozenset({404}),
             )
         except IntercomAPIError as error:
             if error.status == 404:

@@ -146,8 +146,12 @@ class IntercomTransport:
         route: str,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        expected: frozenset[int] = frozenset(),
     ) -> Any:
-        """The decoded JSON body (None when empty); raises IntercomAPIError when refused."""
+        """The decoded JSON body (None when empty); raises IntercomAPIError when refused.
+
+        `expected` statuses are answers, not errors (a lookup's 404): raised without a warning.
+        """
         failures = 0
         rate_limit_waits = 0
         while True:
@@ -194,7 +198,8 @@ class IntercomTransport:
                         message="the response body is not JSON",
                     ) from exc
             error = IntercomAPIError.from_response(method, path, response)
-            log.warning("%s", error)
+            if response.status_code not in expected:
+                log.warning("%s", error)
             if response.status_code < 500 or failures >= self.retry.max_retries:
                 raise error
             await self._backoff(failures)

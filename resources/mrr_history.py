@@ -73,7 +73,8 @@ class MrrHistory:
         """Customers with MRR above zero on any day before `day` (new vs reactivation)."""
         query = (
             sa.select(self.daily.c.customer_id)
-            .where(self.daily.c.day < day, self.daily.c.reporting_mrr_minor > 0)
+            # In its own currency: a missing exchange rate must not make a payer look new.
+            .where(self.daily.c.day < day, self.daily.c.mrr_minor > 0)
             .distinct()
         )
         with self.store.engine.connect() as conn:

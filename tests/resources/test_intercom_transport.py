@@ -110,3 +110,18 @@ def test_other_4xx_fail_at_once_and_log_the_request_id(intercom_emulator, interc
     assert (error.status, error.code, t.stats.requests) == (404, "not_found", 1)
     assert error.request_id and error.request_id in caplog.text
     assert intercom_token not in caplog.text and intercom_token not in str(error)
+
+
+def test_a_lookup_that_finds_nothing_is_an_answer_not_a_warning(intercom_emulator, intercom_token, caplog):
+    from resources.intercom_client import IntercomClient
+
+    async def look_up() -> dict | None:
+        t = transport(intercom_emulator.url, intercom_token)
+        try:
+            return await IntercomClient(t).find_contact_by_external_id("nobody-here")
+        finally:
+            await t.aclose()
+
+    with caplog.at_level(logging.WARNING):
+        assert asyncio.run(look_up()) is None
+    assert caplog.text == ""
