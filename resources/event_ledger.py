@@ -76,7 +76,6 @@ class EventLedger:
             sa.Column("error", sa.Text, nullable=True),
             sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
             sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-            extend_existing=True,
         )
         self.cursor_table = store.define_table(
             "lifecycle_cursor",
@@ -84,14 +83,12 @@ class EventLedger:
             sa.Column("event_id", sa.String(255), nullable=True),
             sa.Column("created", sa.BigInteger, nullable=False),
             sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-            extend_existing=True,
         )
         self.snapshot_table = store.define_table(
             "lifecycle_snapshot",
             sa.Column("subscription_id", sa.String(255), primary_key=True),
             sa.Column("taken_at", sa.BigInteger, nullable=False),
             sa.Column("payload", sa.JSON, nullable=False),
-            extend_existing=True,
         )
         for table in (self.events, self.cursor_table, self.snapshot_table):
             table.create(self.engine, checkfirst=True)

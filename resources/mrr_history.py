@@ -22,7 +22,7 @@ class MrrHistory:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        self.daily = self._table(
+        self.daily = store.define_table(
             "mrr_daily",
             sa.Column("day", sa.Date, primary_key=True),
             sa.Column("customer_id", sa.String(255), primary_key=True),
@@ -31,7 +31,7 @@ class MrrHistory:
             sa.Column("mrr_minor", sa.BigInteger, nullable=True),
             sa.Column("reporting_mrr_minor", sa.BigInteger, nullable=True),
         )
-        self.movements = self._table(
+        self.movements = store.define_table(
             "mrr_movements",
             sa.Column("day", sa.Date, primary_key=True),
             sa.Column("customer_id", sa.String(255), primary_key=True),
@@ -42,11 +42,6 @@ class MrrHistory:
             sa.Column("movement", sa.String(16), nullable=False),
         )
         store.metadata.create_all(store.engine, tables=[self.daily, self.movements])
-
-    def _table(self, suffix: str, *columns: sa.Column) -> sa.Table:
-        # Several assets of one run share a store: define each table on its metadata once.
-        existing = self.store.metadata.tables.get(self.store.table_name(suffix))
-        return existing if existing is not None else self.store.define_table(suffix, *columns)
 
     def replace_day(self, day: date, rows: pd.DataFrame) -> None:
         self._replace(self.daily, day, rows.assign(day=day)[DAILY_COLUMNS])

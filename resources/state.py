@@ -114,7 +114,14 @@ class StateStore:
         return f"{self.prefix}{suffix}"
 
     def define_table(self, suffix: str, *columns: sa.SchemaItem, **kwargs: Any) -> sa.Table:
-        """A prefixed table on this store's metadata; `create_all` creates it."""
+        """A prefixed table on this store's metadata; `create_all` creates it.
+
+        Defining a table the store already has returns it: several assets of one run share a
+        store, and each builds the module (history, ledger) that owns its tables.
+        """
+        existing = self.metadata.tables.get(self.table_name(suffix))
+        if existing is not None:
+            return existing
         return sa.Table(self.table_name(suffix), self.metadata, *columns, **kwargs)
 
     def create_all(self) -> None:
