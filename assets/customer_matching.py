@@ -15,7 +15,7 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class MatchProblem:
-    customer_id: str
+    record: str  # the Stripe customer id
     field: str
     message: str
 

@@ -25,6 +25,7 @@ from assets.intercom_push import (
     push_companies,
     push_contacts,
 )
+from assets.metadata import sync_errors_table, table
 from assets.push_plan import PushPlan
 from resources.intercom import IntercomResource
 from resources.intercom_client import IntercomClient
@@ -34,7 +35,6 @@ from resources.state import StateStoreResource
 T = TypeVar("T")
 SAMPLE_ROWS = 20
 PLAN_TABLE_ROWS = 500
-ERROR_TABLE_ROWS = 50
 COMMON = {"group_name": "reverse_etl", "kinds": {"intercom"}, "pool": "intercom_api"}
 
 
@@ -66,12 +66,6 @@ def _with_client(intercom: IntercomResource, work: Callable[[IntercomClient], Aw
     return asyncio.run(run())
 
 
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> dg.TableMetadataValue:
-    schema = dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in columns])
-    records = [dg.TableRecord({c: "" if row.get(c) is None else str(row[c]) for c in columns}) for row in rows]
-    return dg.MetadataValue.table(records=records, schema=schema)
-
-
 def _metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[str, Any]:
     counts = {f"plan_{k}": v for k, v in plan.counts().items()}
     sample = pd.DataFrame(plan.table_rows(SAMPLE_ROWS), columns=["key", "action", "set", "clear", "attach", "detach"])
@@ -84,10 +78,9 @@ def _metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[str, 
     }
     if dry_run:
         rows = plan.table_rows(PLAN_TABLE_ROWS)
-        metadata["plan"] = _table(rows, ["key", "action", "set", "clear", "attach", "detach"])
+        metadata["plan"] = table(rows, ["key", "action", "set", "clear", "attach", "detach"])
     if summary.errors:
-        errors = [vars(e) for e in summary.errors[:ERROR_TABLE_ROWS]]
-        metadata["failures"] = _table(errors, ["record_key", "field", "status", "code", "message", "request_id"])
+        metadata["failures"] = sync_errors_table(summary.errors)
     return metadata
 
 

@@ -18,7 +18,7 @@ from assets.lifecycle import DEFAULT_EVENT_NAMES, resolve_event_names
 from assets.lifecycle_collect import CollectOptions, collect
 from assets.lifecycle_policy import event_name_budget
 from assets.lifecycle_send import SendSummary, address, recipients, send_pending
-from assets.metadata import errors_table
+from assets.metadata import sync_errors_table
 from resources.event_ledger import EventLedger
 from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
@@ -122,5 +122,5 @@ def intercom_lifecycle_events(
         "unpriced_subscriptions": len(collected.valuation_errors),
     }
     if summary.errors:
-        metadata["failures"] = errors_table(summary.errors)
+        metadata["failures"] = sync_errors_table(summary.errors)
     return dg.MaterializeResult(metadata=metadata)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import dagster as dg
 import pandas as pd
@@ -19,26 +19,38 @@ def preview(frame: pd.DataFrame, rows: int = SAMPLE_ROWS) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.head(rows).to_markdown(index=False) if len(frame) else "_empty_")
 
 
-def errors_table(errors: Sequence[Any]) -> dg.MetadataValue:
-    """Per-record problems (anything with record/customer id, field and message) as a table."""
-    records = [
-        dg.TableRecord(
-            {
-                "record": str(getattr(e, "record", None) or getattr(e, "customer_id", "")),
-                "field": str(e.field),
-                "message": str(e.message),
-            }
-        )
-        for e in errors[:MAX_ERROR_ROWS]
-    ]
-    schema = dg.TableSchema(
-        columns=[dg.TableColumn("record"), dg.TableColumn("field"), dg.TableColumn("message")],
-    )
+class RecordProblem(Protocol):
+    """A per-record problem: revenue, matching and exchange-rate problems all have this shape."""
+
+    @property
+    def record(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: list[str]) -> dg.TableMetadataValue:
+    """Rows as a UI table of text columns (None shows as empty)."""
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in columns])
+    records = [dg.TableRecord({c: "" if row.get(c) is None else str(row[c]) for c in columns}) for row in rows]
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
+def errors_table(errors: Sequence[RecordProblem]) -> dg.TableMetadataValue:
+    """Per-record problems as a table (the first MAX_ERROR_ROWS)."""
+    rows = [{"record": e.record, "field": e.field, "message": e.message} for e in errors[:MAX_ERROR_ROWS]]
+    return table(rows, ["record", "field", "message"])
+
+
+def sync_errors_table(errors: Sequence[SyncError]) -> dg.TableMetadataValue:
+    """Intercom's refusals as they land in `sync_errors` (the first MAX_ERROR_ROWS)."""
+    rows = [vars(e) for e in errors[:MAX_ERROR_ROWS]]
+    return table(rows, ["record_key", "field", "status", "code", "message", "request_id"])
+
+
 def record_problems(
-    context: dg.AssetExecutionContext, state: StateStoreResource, model: str, problems: Sequence[Any]
+    context: dg.AssetExecutionContext, state: StateStoreResource, model: str, problems: Sequence[RecordProblem]
 ) -> None:
     """Per-record problems go to `sync_errors` too, so a bad record is never silently dropped."""
     if not problems:
@@ -46,7 +58,7 @@ def record_problems(
     errors = [
         SyncError(
             model=model,
-            record_key=str(getattr(p, "record", None) or getattr(p, "customer_id", "")),
+            record_key=str(p.record),
             field=p.field,
             status=None,
             code="invalid_record",

@@ -33,7 +33,7 @@ def test_email_fallback_is_case_insensitive():
 def test_unknown_metadata_account_is_reported_not_guessed():
     mapping, problems = match_customers(customers(("cus_3", "ann@example.com", "a9")), USERS, ACCOUNTS)
     assert mapping.empty
-    assert [(p.customer_id, p.field) for p in problems] == [("cus_3", "metadata.account_id")]
+    assert [(p.record, p.field) for p in problems] == [("cus_3", "metadata.account_id")]
     assert "'a9'" in problems[0].message
 
 
@@ -44,5 +44,5 @@ def test_ambiguous_and_unknown_emails_are_reported():
         ACCOUNTS,
     )
     assert mapping.empty
-    assert {p.customer_id: p.field for p in problems} == {"cus_4": "email", "cus_5": "email", "cus_6": "email"}
+    assert {p.record: p.field for p in problems} == {"cus_4": "email", "cus_5": "email", "cus_6": "email"}
     assert "several accounts" in problems[0].message

@@ -106,7 +106,7 @@ def test_customers_match_by_metadata_by_email_or_are_reported(world, objects) ->
     by = Counter(mapping["matched_by"])
     assert by["metadata"] > 0.8 * len(customers)
     assert by["email"] >= 10
-    reported = {p.customer_id for p in problems}
+    reported = {p.record for p in problems}
     assert {f"cus_planted_{c.key}" for c in CUSTOMERS} <= reported
     assert "cus_a_team_by_email" in set(mapping["customer_id"])
     assert len(reported) < 0.02 * len(customers)  # a few, not many
