@@ -21,7 +21,7 @@ import stripe
 
 from assets.money import Money
 from orchestration.definitions import defs
-from orchestration.environments import DEMO_FX_RATES
+from orchestration.environments import DEMO_FX_RATES, emulator_resources
 from resources.emulators.demo_world.histories import history_start, script_histories
 from resources.emulators.demo_world.stripe_world import stripe_objects
 from resources.emulators.demo_world.warehouse_writer import write_warehouse
@@ -30,11 +30,7 @@ from resources.emulators.http import EmulatorServer
 from resources.emulators.intercom import IntercomEmulator
 from resources.emulators.runner import load_state_file, save_state_file
 from resources.emulators.stripe import StripeEmulator
-from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
-from resources.state import StateStoreResource
-from resources.stripe import StripeResource
-from resources.warehouse import WarehouseResource
 
 STRIPE_KEY = "sk_test_revsync_demo"
 INTERCOM_TOKEN = "revsync-demo-token"
@@ -150,13 +146,14 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
         stripe_app.load({kind: rows for kind, rows in objects.items() if kind not in CATALOG})
 
         settings = SyncSettings(as_of=spec.as_of, fx_rates=DEMO_FX_RATES)
-        resources = {
-            "stripe": StripeResource(api_key=STRIPE_KEY, base_url=stripe_server.url),
-            "intercom": IntercomResource(access_token=INTERCOM_TOKEN, base_url=intercom_server.url),
-            "warehouse": WarehouseResource(url=warehouse_url),
-            "state": StateStoreResource(url=warehouse_url),
-            "settings": settings,
-        }
+        resources = emulator_resources(
+            stripe_url=stripe_server.url,
+            stripe_key=STRIPE_KEY,
+            intercom_url=intercom_server.url,
+            intercom_token=INTERCOM_TOKEN,
+            warehouse_url=warehouse_url,
+            settings=settings,
+        )
         result = defs.resolve_job_def("nightly_sync").execute_in_process(
             resources=resources, run_config=RUN_CONFIG, instance=_instance(), raise_on_error=False
         )

@@ -23,16 +23,42 @@ ENVIRONMENT_VARIABLE = "REVSYNC_ENV"
 DEMO_FX_RATES = "eur=1.08,gbp=1.27,jpy=0.0067"
 
 
-def demo_resources() -> dict[str, Any]:
+Setting = str | dg.EnvVar
+
+
+def emulator_resources(
+    *,
+    stripe_url: Setting,
+    stripe_key: Setting,
+    intercom_url: Setting,
+    intercom_token: Setting,
+    warehouse_url: str,
+    settings: SyncSettings,
+    fx_rates_table: str | None = None,
+    stripe_requests_per_second: float = 20.0,
+) -> dict[str, Any]:
+    """Resources for the local emulators, with the warehouse and state store in one database
+    (the demo environment, `make demo` and the end-to-end tests)."""
     return {
-        "stripe": StripeResource(api_key=dg.EnvVar("STRIPE_API_KEY"), base_url=dg.EnvVar("STRIPE_BASE_URL")),
-        "intercom": IntercomResource(
-            access_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"), base_url=dg.EnvVar("INTERCOM_BASE_URL")
+        "stripe": StripeResource(
+            api_key=stripe_key, base_url=stripe_url, requests_per_second=stripe_requests_per_second
         ),
-        "warehouse": WarehouseResource(url=DEFAULT_WAREHOUSE_URL),
-        "state": StateStoreResource(url=DEFAULT_WAREHOUSE_URL),
-        "settings": SyncSettings(fx_rates=DEMO_FX_RATES),
+        "intercom": IntercomResource(access_token=intercom_token, base_url=intercom_url),
+        "warehouse": WarehouseResource(url=warehouse_url, fx_rates_table=fx_rates_table),
+        "state": StateStoreResource(url=warehouse_url),
+        "settings": settings,
     }
+
+
+def demo_resources() -> dict[str, Any]:
+    return emulator_resources(
+        stripe_url=dg.EnvVar("STRIPE_BASE_URL"),
+        stripe_key=dg.EnvVar("STRIPE_API_KEY"),
+        intercom_url=dg.EnvVar("INTERCOM_BASE_URL"),
+        intercom_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"),
+        warehouse_url=DEFAULT_WAREHOUSE_URL,
+        settings=SyncSettings(fx_rates=DEMO_FX_RATES),
+    )
 
 
 def production_resources() -> dict[str, Any]:

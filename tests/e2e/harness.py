@@ -11,18 +11,14 @@ from typing import Any
 import dagster as dg
 
 from orchestration.definitions import defs
-from orchestration.environments import DEMO_FX_RATES
+from orchestration.environments import DEMO_FX_RATES, emulator_resources
 from resources.emulators.demo_world.stripe_world import stripe_objects
 from resources.emulators.demo_world.warehouse_writer import write_warehouse
 from resources.emulators.demo_world.world import DemoWorld, build_world
 from resources.emulators.http import EmulatorServer
 from resources.emulators.intercom import IntercomEmulator
 from resources.emulators.stripe import StripeEmulator
-from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
-from resources.state import StateStoreResource
-from resources.stripe import StripeResource
-from resources.warehouse import WarehouseResource
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STRIPE_KEY = "sk_test_e2e"
@@ -44,18 +40,21 @@ class SyncWorld:
         return self.intercom.app
 
     def resources(self) -> dict[str, Any]:
-        return {
-            # Unpaced: the e2e emulator has no rate limit, and pacing has its own test.
-            "stripe": StripeResource(api_key=STRIPE_KEY, base_url=self.stripe.url, requests_per_second=1000),
-            "intercom": IntercomResource(access_token=INTERCOM_TOKEN, base_url=self.intercom.url),
-            "warehouse": WarehouseResource(url=self.warehouse_url, fx_rates_table=self.fx_rates_table),
-            "state": StateStoreResource(url=self.warehouse_url),
-            "settings": SyncSettings(
-                as_of=AS_OF.isoformat(),
-                fx_rates=DEMO_FX_RATES,
-                **({"usage_metrics": self.usage_metrics} if self.usage_metrics else {}),
-            ),
-        }
+        settings = SyncSettings(
+            as_of=AS_OF.isoformat(),
+            fx_rates=DEMO_FX_RATES,
+            **({"usage_metrics": self.usage_metrics} if self.usage_metrics else {}),
+        )
+        return emulator_resources(
+            stripe_url=self.stripe.url,
+            stripe_key=STRIPE_KEY,
+            intercom_url=self.intercom.url,
+            intercom_token=INTERCOM_TOKEN,
+            warehouse_url=self.warehouse_url,
+            settings=settings,
+            fx_rates_table=self.fx_rates_table,
+            stripe_requests_per_second=1000,  # the e2e emulator has no rate limit; pacing has its own test
+        )
 
     def run(
         self, job: str = "nightly_sync", run_config: dict[str, Any] | None = None, tags: dict[str, str] | None = None
