@@ -33,11 +33,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assets.attribute_catalog import catalog  # noqa: E402
-from assets.intercom_push import PushOptions, SyncResult, ensure_attributes, sync_intercom  # noqa: E402
-from resources.emulators.intercom import DEFAULT_TOKEN  # noqa: E402
-from resources.intercom import IntercomResource  # noqa: E402
-from resources.state import StateStore  # noqa: E402
+from assets.attributes.catalog import catalog  # noqa: E402
+from assets.push.service import PushOptions, SyncResult, ensure_attributes, sync_intercom  # noqa: E402
+from emulators.intercom import DEFAULT_TOKEN  # noqa: E402
+from resources.intercom.resource import IntercomResource  # noqa: E402
+from resources.state.store import StateStore  # noqa: E402
 
 RATE_LIMIT_PER_MINUTE = 10_000
 START_READS = 2  # GET /data_attributes for contacts and companies: the schema check of every run
@@ -108,7 +108,7 @@ class Emulator:
             "--rate-limit-per-minute",
             str(RATE_LIMIT_PER_MINUTE),
         ]
-        self.process = subprocess.Popen([sys.executable, "-m", "resources.emulators", "intercom", *args], cwd=ROOT)
+        self.process = subprocess.Popen([sys.executable, "-m", "emulators", "intercom", *args], cwd=ROOT)
         for _ in range(100):
             try:
                 httpx.get(f"{self.url}/_emulator/health", timeout=1).raise_for_status()

@@ -19,17 +19,17 @@ from typing import Any
 import dagster as dg
 import stripe
 
-from assets.money import Money
+from assets.revenue.money import Money
+from emulators.demo_world.histories import history_start, script_histories
+from emulators.demo_world.stripe_world import stripe_objects
+from emulators.demo_world.warehouse_writer import write_warehouse
+from emulators.demo_world.world import build_world
+from emulators.http import EmulatorServer
+from emulators.intercom import IntercomEmulator
+from emulators.runner import load_state_file, save_state_file
+from emulators.stripe import StripeEmulator
 from orchestration.definitions import defs
 from orchestration.environments import DEMO_FX_RATES, emulator_resources
-from resources.emulators.demo_world.histories import history_start, script_histories
-from resources.emulators.demo_world.stripe_world import stripe_objects
-from resources.emulators.demo_world.warehouse_writer import write_warehouse
-from resources.emulators.demo_world.world import build_world
-from resources.emulators.http import EmulatorServer
-from resources.emulators.intercom import IntercomEmulator
-from resources.emulators.runner import load_state_file, save_state_file
-from resources.emulators.stripe import StripeEmulator
 from resources.settings import SyncSettings
 
 STRIPE_KEY = "sk_test_revsync_demo"

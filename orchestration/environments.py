@@ -10,9 +10,9 @@ from typing import Any
 
 import dagster as dg
 
-from resources.intercom import IntercomResource
+from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state import StateStoreResource
+from resources.state.store import StateStoreResource
 from resources.stripe import StripeResource
 from resources.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseResource
 

@@ -3,7 +3,7 @@ the daily MRR history (refreshing the Stripe snapshot it is computed from)."""
 
 import dagster as dg
 
-SYNC_GROUPS = ("ingest", "attributes", "reverse_etl")
+SYNC_GROUPS = ("ingest", "attributes", "push", "lifecycle")
 
 nightly_sync = dg.define_asset_job(
     "nightly_sync",

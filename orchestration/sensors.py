@@ -8,10 +8,10 @@ pool with the nightly push). It starts STOPPED: turn it on under Automation.
 
 import dagster as dg
 
-from assets.lifecycle_from_events import STRIPE_EVENT_TYPES
+from assets.lifecycle.from_events import STRIPE_EVENT_TYPES
+from assets.lifecycle.ledger import EventLedger
 from orchestration.jobs import lifecycle_events_job
-from resources.event_ledger import EventLedger
-from resources.state import StateStoreResource
+from resources.state.store import StateStoreResource
 from resources.stripe import StripeResource
 
 

@@ -12,11 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from emulators.http import EmulatorServer
+from emulators.intercom import IntercomEmulator
+from emulators.runner import load_state_file, save_state_file
+from emulators.stripe import StripeEmulator
 from orchestration.demo import INTERCOM_STATE, INTERCOM_TOKEN, STRIPE_KEY, STRIPE_STATE
-from resources.emulators.http import EmulatorServer
-from resources.emulators.intercom import IntercomEmulator
-from resources.emulators.runner import load_state_file, save_state_file
-from resources.emulators.stripe import StripeEmulator
 
 STRIPE_PORT, INTERCOM_PORT = 12111, 12112
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field, PrivateAttr
 
-from assets.attribute_catalog import DEFAULT_USAGE_METRICS
-from assets.revenue_rules import RevenueRules
+# Usage attribute name -> warehouse event name (README's attribute table lists what each yields).
+DEFAULT_USAGE_METRICS: dict[str, str] = {
+    "reports_created": "report_created",
+    "projects_created": "project_created",
+    "users_invited": "teammate_invited",
+}
 
 
 class SyncSettings(dg.ConfigurableResource):
@@ -56,13 +59,3 @@ class SyncSettings(dg.ConfigurableResource):
                 raise ValueError(f"fx_rates entry {pair!r} is not of the form 'eur=1.08'")
             rates[code.strip().lower()] = rate.strip()
         return rates
-
-    def revenue_rules(self, fx_rates: pd.DataFrame | None = None) -> RevenueRules:
-        """The revenue rules for this run: docs/revenue.md's defaults, this run's reporting currency,
-        and `fx_rates` (the `fx_rates` asset's frame) or else the configured rates."""
-        rates = (
-            self.parsed_fx_rates()
-            if fx_rates is None
-            else dict(zip(fx_rates["currency"], fx_rates["rate"], strict=True))
-        )
-        return RevenueRules(reporting_currency=self.reporting_currency, fx_rates=rates)

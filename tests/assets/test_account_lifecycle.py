@@ -1,6 +1,6 @@
 import pandas as pd
 
-from assets.account_lifecycle import account_lifecycle
+from assets.attributes.account_lifecycle import account_lifecycle
 
 T = 1_800_000_000
 DAY = 86_400

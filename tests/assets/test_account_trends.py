@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from assets.revenue_history import account_trends
-from resources.mrr_history import MrrHistory
-from resources.state import StateStore
+from assets.revenue.history_store import MrrHistory
+from assets.revenue.trends import account_trends
+from resources.state.store import StateStore
 
 TODAY = date(2026, 11, 20)
 

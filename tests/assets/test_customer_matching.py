@@ -1,6 +1,6 @@
 import pandas as pd
 
-from assets.customer_matching import match_customers
+from assets.attributes.matching import match_customers
 
 
 def customers(*rows):

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from assets.fx_rates import merged_rates, parse_rate_rows
+from assets.ingest.fx_rates import merged_rates, parse_rate_rows
 
 
 def test_good_rows_are_normalised_and_bad_ones_reported_by_currency_and_field():

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from assets.held_back import held_back, mark_incomplete, unpriced_customers
+from assets.attributes.held_back import held_back, mark_incomplete, unpriced_customers
 
 MAPPING = pd.Series({"cus_a": "acc_a", "cus_b": "acc_b", "cus_c": "acc_c"})
 

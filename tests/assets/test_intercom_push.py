@@ -8,15 +8,15 @@ import logging
 import pandas as pd
 import pytest
 
-from assets.attribute_catalog import catalog
-from assets.attribute_schema import AttributeSchemaError
-from assets.intercom_push import PushFailed, PushOptions, SyncResult, check_error_rate, sync_intercom
+from assets.attributes.catalog import catalog
+from assets.push.schema import AttributeSchemaError
+from assets.push.service import PushFailed, PushOptions, SyncResult, check_error_rate, sync_intercom
 from bench.intercom_push import synthetic_frames
-from resources.emulators.http import FaultRule
-from resources.intercom import IntercomResource
-from resources.intercom_client import IntercomClient
-from resources.intercom_transport import IntercomTransport, RetryPolicy
-from resources.state import StateStore
+from emulators.http import FaultRule
+from resources.intercom.client import IntercomClient
+from resources.intercom.resource import IntercomResource
+from resources.intercom.transport import IntercomTransport, RetryPolicy
+from resources.state.store import StateStore
 from tests.fixtures.intercom_emulator import FakeClock
 from tests.resources.test_intercom_transport import fake_sleep
 

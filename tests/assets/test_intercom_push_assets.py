@@ -5,13 +5,13 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
-from assets.attribute_catalog import catalog
-from assets.intercom import intercom_companies, intercom_contacts, intercom_data_attributes
+from assets.attributes.catalog import catalog
+from assets.push.assets import intercom_companies, intercom_contacts, intercom_data_attributes
 from bench.intercom_push import synthetic_frames
-from resources.emulators.http import FaultRule
-from resources.intercom import IntercomResource
+from emulators.http import FaultRule
+from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state import StateStore, StateStoreResource
+from resources.state.store import StateStore, StateStoreResource
 
 PUSH_ASSETS = ["intercom_data_attributes", "intercom_companies", "intercom_contacts"]
 

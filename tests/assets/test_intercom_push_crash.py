@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assets.attribute_catalog import catalog
-from assets.push_plan import CUSTOM, contact_fields, desired_values
+from assets.attributes.catalog import catalog
+from assets.push.plan import CUSTOM, contact_fields, desired_values
 from bench.intercom_push import synthetic_frames
 from tests.assets.test_intercom_push import make_store, push
 
@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PUSH_SCRIPT = f"""
 import asyncio, logging, sys
-from assets.attribute_catalog import catalog
-from assets.intercom_push import PushOptions, sync_intercom
+from assets.attributes.catalog import catalog
+from assets.push.service import PushOptions, sync_intercom
 from bench.intercom_push import synthetic_frames
-from resources.intercom import IntercomResource
-from resources.state import StateStore
+from resources.intercom.resource import IntercomResource
+from resources.state.store import StateStore
 
 url, token, state_url = sys.argv[1:4]
 contacts, companies = synthetic_frames({USERS}, users_per_account={PER_ACCOUNT})

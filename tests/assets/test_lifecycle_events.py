@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from assets.lifecycle import (
+from assets.lifecycle.from_events import derive_from_events
+from assets.lifecycle.model import (
     MAX_METADATA_KEYS,
     METADATA_KEYS,
     LifecycleEvent,
@@ -15,10 +16,9 @@ from assets.lifecycle import (
     resolve_event_names,
     utc,
 )
-from assets.lifecycle_from_events import derive_from_events
-from assets.lifecycle_parse import SubscriptionView
+from assets.lifecycle.parse import SubscriptionView
 from assets.revenue import subscription_mrr
-from resources.emulators.stripe import objects
+from emulators.stripe import objects
 from tests.fixtures.stripe_events import (
     DAY,
     FREE,

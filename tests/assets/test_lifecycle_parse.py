@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.lifecycle_parse import (
+from assets.lifecycle.parse import (
     SubscriptionView,
     apply_previous,
     invoice_subscription_id,
     normalise_subscription,
 )
 from assets.revenue import subscription_mrr
-from resources.emulators.stripe import objects
-from resources.emulators.stripe.render import in_version, previous_attributes
+from emulators.stripe import objects
+from emulators.stripe.render import in_version, previous_attributes
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "stripe_events"
 SHAPES = ["2026-10-28.endive", "2025-03-31.basil", "2024-06-20"]

@@ -7,7 +7,8 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assets.lifecycle import (
+from assets.lifecycle.from_events import derive_from_events
+from assets.lifecycle.model import (
     DEFAULT_EVENT_NAMES,
     LifecycleType,
     Valuation,
@@ -15,8 +16,7 @@ from assets.lifecycle import (
     resolve_event_names,
     utc,
 )
-from assets.lifecycle_from_events import derive_from_events
-from assets.lifecycle_policy import (
+from assets.lifecycle.policy import (
     DEFAULT_LOOKBACK,
     SentFact,
     drop_already_sent,

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from assets.lifecycle import Valuation, resolve_event_names, utc
-from assets.lifecycle_from_events import derive_from_events
-from assets.lifecycle_from_snapshots import Snapshot, derive_from_snapshots
+from assets.lifecycle.from_events import derive_from_events
+from assets.lifecycle.from_snapshots import Snapshot, derive_from_snapshots
+from assets.lifecycle.model import Valuation, resolve_event_names, utc
 from assets.revenue import subscription_mrr
 from tests.fixtures.stripe_events import DAY, PRO, PRO_YEARLY, T, event, subscription
 

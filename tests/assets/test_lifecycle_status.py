@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from assets.lifecycle import utc
-from assets.lifecycle_parse import SubscriptionView
-from assets.lifecycle_status import FREE, LifecycleStatus, SubscriptionState, account_status, subscription_status
+from assets.lifecycle.model import utc
+from assets.lifecycle.parse import SubscriptionView
+from assets.lifecycle.status import FREE, LifecycleStatus, SubscriptionState, account_status, subscription_status
 from tests.fixtures.stripe_events import DAY, T, subscription
 
 END = T + 30 * DAY

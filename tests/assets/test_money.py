@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assets.money import (
+from assets.revenue.money import (
     MissingRateError,
     Money,
     convert,

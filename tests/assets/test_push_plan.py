@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from assets.attribute_catalog import AttributeSpec, catalog
-from assets.attribute_schema import AttributeSchemaError, plan_attribute_schema
-from assets.push_plan import (
+from assets.attributes.catalog import AttributeSpec, catalog
+from assets.push.plan import (
     company_fields,
     contact_fields,
     identify,
@@ -15,6 +14,7 @@ from assets.push_plan import (
     plan_contacts,
     round_monthly_spend,
 )
+from assets.push.schema import AttributeSchemaError, plan_attribute_schema
 
 SPECS = [
     AttributeSpec("plan", "contact", "string", ""),

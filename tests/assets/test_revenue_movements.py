@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from assets.revenue import mrr_by_subscription, revenue_by_account, subscriptions_frame
-from assets.revenue_movements import (
+from assets.revenue.movements import (
     history_movements,
     last_mrr_movement,
     mrr_change_30d,

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assets.segment_rules import PLAYBOOK_SEGMENTS, Condition, SegmentRule, evaluate_segments
+from assets.attributes.segments import PLAYBOOK_SEGMENTS, Condition, SegmentRule, evaluate_segments
 
 
 def contact(**overrides):

@@ -10,14 +10,14 @@ from typing import Any
 
 import dagster as dg
 
+from emulators.demo_world.stripe_world import stripe_objects
+from emulators.demo_world.warehouse_writer import write_warehouse
+from emulators.demo_world.world import DemoWorld, build_world
+from emulators.http import EmulatorServer
+from emulators.intercom import IntercomEmulator
+from emulators.stripe import StripeEmulator
 from orchestration.definitions import defs
 from orchestration.environments import DEMO_FX_RATES, emulator_resources
-from resources.emulators.demo_world.stripe_world import stripe_objects
-from resources.emulators.demo_world.warehouse_writer import write_warehouse
-from resources.emulators.demo_world.world import DemoWorld, build_world
-from resources.emulators.http import EmulatorServer
-from resources.emulators.intercom import IntercomEmulator
-from resources.emulators.stripe import StripeEmulator
 from resources.settings import SyncSettings
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

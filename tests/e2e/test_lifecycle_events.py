@@ -21,15 +21,15 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from assets.lifecycle import DEFAULT_EVENT_NAMES, LifecycleType
-from assets.lifecycle_events import LifecycleEventsConfig, intercom_lifecycle_events
-from resources.emulators.demo_transitions import SCENARIOS, TransitionPrices, run_transitions
-from resources.emulators.http import EmulatorServer, FaultRule
-from resources.emulators.stripe import StripeEmulator
-from resources.emulators.stripe.periods import days
-from resources.intercom import IntercomResource
+from assets.lifecycle.assets import LifecycleEventsConfig, intercom_lifecycle_events
+from assets.lifecycle.model import DEFAULT_EVENT_NAMES, LifecycleType
+from emulators.demo_transitions import SCENARIOS, TransitionPrices, run_transitions
+from emulators.http import EmulatorServer, FaultRule
+from emulators.stripe import StripeEmulator
+from emulators.stripe.periods import days
+from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state import ContactState, StateStore, StateStoreResource
+from resources.state.store import ContactState, StateStore, StateStoreResource
 from resources.stripe import StripeResource
 from tests.fixtures.openapi import validate_exchanges
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from assets.attribute_catalog import COMPANY_ATTRIBUTES, catalog
-from resources.emulators.demo_world.planted import CASES
+from assets.attributes.catalog import COMPANY_ATTRIBUTES, catalog
+from emulators.demo_world.planted import CASES
 from tests.e2e.harness import metadata, sync_world
 
 pytestmark = pytest.mark.slow

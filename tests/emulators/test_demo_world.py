@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from resources.emulators.demo_world import build_world, write_warehouse
-from resources.emulators.demo_world.planted import CASES
-from resources.emulators.demo_world.usage import EVENT_NAMES
-from resources.emulators.demo_world.warehouse_writer import insert_core, write_frame
+from emulators.demo_world import build_world, write_warehouse
+from emulators.demo_world.planted import CASES
+from emulators.demo_world.usage import EVENT_NAMES
+from emulators.demo_world.warehouse_writer import insert_core, write_frame
 from resources.warehouse import WarehouseResource
 
 AS_OF = datetime(2025, 3, 1, 6, 30, tzinfo=UTC)

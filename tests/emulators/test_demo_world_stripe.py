@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from assets.customer_matching import match_customers
-from assets.revenue_rules import RevenueRules
-from assets.segment_rules import evaluate_segments
-from resources.emulators.demo_world import build_world, stripe_objects, write_warehouse
-from resources.emulators.demo_world.__main__ import main
-from resources.emulators.demo_world.planted import CASES, CUSTOMERS
-from resources.emulators.stripe.state import StripeState
+from assets.attributes.matching import match_customers
+from assets.attributes.segments import evaluate_segments
+from assets.revenue.rules import RevenueRules
+from emulators.demo_world import build_world, stripe_objects, write_warehouse
+from emulators.demo_world.__main__ import main
+from emulators.demo_world.planted import CASES, CUSTOMERS
+from emulators.stripe.state import StripeState
 from resources.warehouse import WarehouseResource
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from resources.emulators.http import FaultRule
+from emulators.http import FaultRule
 from tests.fixtures.intercom_emulator import FakeClock, intercom_headers
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from resources.emulators.intercom.attributes import MAX_CUSTOM_ATTRIBUTES
+from emulators.intercom.attributes import MAX_CUSTOM_ATTRIBUTES
 
 
 def define(http: httpx.Client, name: str, model: str = "contact", data_type: str = "string") -> httpx.Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resources.emulators.intercom.companies import MAX_COMPANIES_PER_CONTACT
+from emulators.intercom.companies import MAX_COMPANIES_PER_CONTACT
 
 
 def test_upsert_by_company_id_and_plan_object(intercom_http) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resources.emulators.intercom.events import MAX_EVENT_NAMES
+from emulators.intercom.events import MAX_EVENT_NAMES
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from resources.emulators.intercom import IntercomEmulator, build_from_args
+from emulators.intercom import IntercomEmulator, build_from_args
 from tests.fixtures.intercom_emulator import intercom_headers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def test_snapshot_round_trip_keeps_everything(intercom_http, intercom_emulator) 
 
 def _serve(state_file: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "resources.emulators", "intercom", "--port", "0", "--state-file", str(state_file)],
+        [sys.executable, "-m", "emulators", "intercom", "--port", "0", "--state-file", str(state_file)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

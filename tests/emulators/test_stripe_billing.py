@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import stripe
 
-from resources.emulators.http import EmulatorServer
-from resources.emulators.stripe import StripeEmulator
+from emulators.http import EmulatorServer
+from emulators.stripe import StripeEmulator
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH, STRIPE_TEST_KEY
 
 DAY = 86_400

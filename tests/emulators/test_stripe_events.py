@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import stripe
 
-from resources.emulators.stripe import StripeEmulator
-from resources.emulators.stripe.render import PINNED_API_VERSION
+from emulators.stripe import StripeEmulator
+from emulators.stripe.render import PINNED_API_VERSION
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH
 
 DAY = 86_400

@@ -6,9 +6,9 @@ import httpx
 import pytest
 import stripe
 
-from resources.emulators.http import EmulatorServer, FaultRule
-from resources.emulators.stripe import StripeEmulator
-from resources.emulators.stripe.render import PINNED_API_VERSION
+from emulators.http import EmulatorServer, FaultRule
+from emulators.stripe import StripeEmulator
+from emulators.stripe.render import PINNED_API_VERSION
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
 
 

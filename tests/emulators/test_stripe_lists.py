@@ -6,8 +6,8 @@ import httpx
 import pytest
 import stripe
 
-from resources.emulators.http import EmulatorServer
-from resources.emulators.stripe import objects
+from emulators.http import EmulatorServer
+from emulators.stripe import objects
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH, STRIPE_TEST_KEY
 
 STATUSES = ["active", "trialing", "canceled", "past_due", "unpaid", "paused", "active"]

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from stripe._encode import _api_encode
 
-from resources.emulators.stripe.params import ParamError, decode
+from emulators.stripe.params import ParamError, decode
 
 
 def _roundtrip(params: dict) -> dict:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import stripe
 
-from resources.emulators.http import Request
-from resources.emulators.stripe import StripeEmulator, objects
+from emulators.http import Request
+from emulators.stripe import StripeEmulator, objects
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH, STRIPE_TEST_KEY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ NOT_IN_FIXTURE = {
 
 
 def _start_cli(state_file: Path) -> tuple[subprocess.Popen[str], str]:
-    command = ["-m", "resources.emulators", "stripe", "--port", "0", "--state-file", str(state_file)]
+    command = ["-m", "emulators", "stripe", "--port", "0", "--state-file", str(state_file)]
     process = subprocess.Popen(
         [sys.executable, *command, "--now", str(STRIPE_EPOCH)],
         cwd=REPO,

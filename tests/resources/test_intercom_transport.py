@@ -8,9 +8,9 @@ import logging
 import httpx
 import pytest
 
-from resources.emulators.http import FaultRule
-from resources.intercom import REGION_URLS, IntercomResource
-from resources.intercom_transport import IntercomAPIError, IntercomTransport, RetryPolicy
+from emulators.http import FaultRule
+from resources.intercom.resource import REGION_URLS, IntercomResource
+from resources.intercom.transport import IntercomAPIError, IntercomTransport, RetryPolicy
 from tests.fixtures.intercom_emulator import FakeClock, intercom_headers
 
 
@@ -113,7 +113,7 @@ def test_other_4xx_fail_at_once_and_log_the_request_id(intercom_emulator, interc
 
 
 def test_a_lookup_that_finds_nothing_is_an_answer_not_a_warning(intercom_emulator, intercom_token, caplog):
-    from resources.intercom_client import IntercomClient
+    from resources.intercom.client import IntercomClient
 
     async def look_up() -> dict | None:
         t = transport(intercom_emulator.url, intercom_token)

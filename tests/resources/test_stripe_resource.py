@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from resources.emulators.http import FaultRule
+from emulators.http import FaultRule
 from resources.stripe import StripeRateLimited, StripeResource
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
 

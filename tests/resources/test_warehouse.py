@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from resources.emulators.demo_world.warehouse_writer import write_frame
+from emulators.demo_world.warehouse_writer import write_frame
 from resources.warehouse import AccountsTable, UsageEventsTable, UsersTable, WarehouseResource
 from resources.warehouse_schema import ACCOUNT_COLUMNS, USAGE_EVENT_COLUMNS, USER_COLUMNS
 

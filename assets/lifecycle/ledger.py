@@ -1,0 +1,217 @@
+"""The lifecycle-event ledger: an outbox of Intercom events, the Stripe event cursor, the snapshot.
+
+Tables on the state store's engine and prefix (`revsync_` by default):
+- `lifecycle_events`: one row per (fact key, contact): the event exactly as it will be sent
+  (name, Unix `created_at`, metadata) and its status, `pending` → `sent` | `failed`.
+- `lifecycle_cursor`: the newest Stripe event read (id and created).
+- `lifecycle_snapshot`: the subscriptions as of the last run, for reconciliation when the
+  cursor has fallen out of Stripe's 30-day event retention.
+
+Exactly once: new events, the cursor and the snapshot are written in one transaction *before*
+anything is sent, so a crash can only leave events pending, never lost. Pending events are sent on
+the next run with the same `created_at`, which Intercom de-duplicates if the crash came between its
+202 and our `sent` mark.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from assets.lifecycle.model import LifecycleEvent, LifecycleType, utc
+from assets.lifecycle.policy import SentFact
+from resources.state.store import StateStore
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+# An event whose customer reaches no user yet: kept (user_id "") and addressed on a later run.
+UNADDRESSED, NO_USER = "unaddressed", ""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Events up to `created` are read; `event_id` is the newest of them (None: there was none)."""
+
+    event_id: str | None
+    created: int
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One event for one contact, as stored and as sent."""
+
+    key: str
+    user_id: str
+    name: str
+    created_at: int
+    metadata: Mapping[str, Any]
+    type: LifecycleType
+    attempts: int = 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EventLedger:
+    def __init__(self, store: StateStore) -> None:
+        self.engine = store.engine
+        self.events = store.define_table(
+            "lifecycle_events",
+            sa.Column("key", sa.String(255), primary_key=True),
+            sa.Column("user_id", sa.String(255), primary_key=True),
+            sa.Column("type", sa.String(64), nullable=False),
+            sa.Column("name", sa.String(255), nullable=False),
+            sa.Column("customer_id", sa.String(255), nullable=False),
+            sa.Column("subscription_id", sa.String(255), nullable=True),
+            sa.Column("stripe_event_id", sa.String(255), nullable=True),
+            sa.Column("created_at", sa.BigInteger, nullable=False),
+            sa.Column("metadata", sa.JSON, nullable=False),
+            sa.Column("status", sa.String(16), nullable=False, index=True),
+            sa.Column("attempts", sa.Integer, nullable=False),
+            sa.Column("error", sa.Text, nullable=True),
+            sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        )
+        self.cursor_table = store.define_table(
+            "lifecycle_cursor",
+            sa.Column("name", sa.String(32), primary_key=True),
+            sa.Column("event_id", sa.String(255), nullable=True),
+            sa.Column("created", sa.BigInteger, nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        self.snapshot_table = store.define_table(
+            "lifecycle_snapshot",
+            sa.Column("subscription_id", sa.String(255), primary_key=True),
+            sa.Column("taken_at", sa.BigInteger, nullable=False),
+            sa.Column("payload", sa.JSON, nullable=False),
+        )
+        for table in (self.events, self.cursor_table, self.snapshot_table):
+            table.create(self.engine, checkfirst=True)
+
+    # -- reads ----------------------------------------------------------------------------
+    def cursor(self) -> Cursor | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.cursor_table).where(self.cursor_table.c.name == "events")).first()
+        return Cursor(row.event_id, row.created) if row else None
+
+    def snapshot(self) -> tuple[int, list[dict[str, Any]]] | None:
+        """(taken_at, subscription payloads) of the last run, or None before the first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(self.snapshot_table.c.taken_at, self.snapshot_table.c.payload)).all()
+        return (rows[0].taken_at, [r.payload for r in rows]) if rows else None
+
+    def facts(self) -> list[SentFact]:
+        """Every fact queued so far (sent, pending or failed): none of them is queued again."""
+        t = self.events.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.key, t.type, t.subscription_id, sa.func.min(t.created_at)).group_by(
+                    t.key, t.type, t.subscription_id
+                )
+            )
+            return [SentFact(r[0], LifecycleType(r[1]), r[2], utc(r[3])) for r in rows]
+
+    def names(self) -> set[str]:
+        """Every event name revsync ever queued (renamed events still count in Intercom)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(self.events.c.name).distinct()).scalars())
+
+    def pending(self) -> list[Outgoing]:
+        t = self.events.c
+        query = sa.select(t.key, t.user_id, t.name, t.created_at, t.metadata, t.type, t.attempts).where(
+            t.status == PENDING
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.created_at, t.key, t.user_id)).all()
+        return [Outgoing(r[0], r[1], r[2], r[3], r[4], LifecycleType(r[5]), r[6]) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(self.events.c.status, sa.func.count()).group_by(self.events.c.status))
+            return {status: count for status, count in rows}
+
+    # -- writes ---------------------------------------------------------------------------
+    def enqueue(
+        self,
+        deliveries: Sequence[tuple[LifecycleEvent, str]],
+        *,
+        unaddressed: Sequence[LifecycleEvent] = (),
+        cursor: Cursor | None,
+        snapshot: tuple[int, Iterable[Mapping[str, Any]]] | None,
+    ) -> None:
+        """Queue (event, user_id) pairs, keep `unaddressed` events for later, and move the cursor and
+        snapshot, all or nothing."""
+        now = _now()
+        held = [(event, NO_USER) for event in unaddressed]
+        rows = [
+            {
+                "key": event.key,
+                "user_id": user_id,
+                "type": event.type.value,
+                "name": event.name,
+                "customer_id": event.customer_id,
+                "subscription_id": event.subscription_id,
+                "stripe_event_id": event.stripe_event_id,
+                "created_at": int(event.occurred_at.timestamp()),
+                "metadata": dict(event.metadata),
+                "status": UNADDRESSED if user_id == NO_USER else PENDING,
+                "attempts": 0,
+                "queued_at": now,
+            }
+            for event, user_id in [*deliveries, *held]
+        ]
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(sa.insert(self.events), rows)
+            if cursor is not None:
+                conn.execute(sa.delete(self.cursor_table).where(self.cursor_table.c.name == "events"))
+                conn.execute(
+                    sa.insert(self.cursor_table),
+                    {"name": "events", "event_id": cursor.event_id, "created": cursor.created, "updated_at": now},
+                )
+            if snapshot is not None:
+                taken_at, payloads = snapshot
+                conn.execute(sa.delete(self.snapshot_table))
+                # The SDK reads decimal strings as Decimal; store them as the API sends them.
+                snapshot_rows = [
+                    {
+                        "subscription_id": p["id"],
+                        "taken_at": taken_at,
+                        "payload": json.loads(json.dumps(p, default=str)),
+                    }
+                    for p in payloads
+                ]
+                if snapshot_rows:
+                    conn.execute(sa.insert(self.snapshot_table), snapshot_rows)
+
+    def readdress(self, members: Mapping[str, Sequence[str]]) -> int:
+        """Queue kept events whose customer now reaches users; returns how many deliveries that made."""
+        t = self.events.c
+        with self.engine.begin() as conn:
+            held = conn.execute(sa.select(self.events).where(t.status == UNADDRESSED)).mappings().all()
+            rows = [
+                {**row, "user_id": user_id, "status": PENDING, "queued_at": _now()}
+                for row in held
+                for user_id in members.get(row["customer_id"]) or []
+            ]
+            if rows:
+                reached = {row["key"] for row in rows}
+                conn.execute(sa.insert(self.events), rows)
+                conn.execute(sa.delete(self.events).where(t.status == UNADDRESSED, t.key.in_(reached)))
+        return len(rows)
+
+    def _update(self, item: Outgoing, **values: Any) -> None:
+        t = self.events.c
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(self.events).where(t.key == item.key, t.user_id == item.user_id).values(**values))
+
+    def mark_sent(self, item: Outgoing) -> None:
+        self._update(item, status=SENT, attempts=item.attempts + 1, sent_at=_now(), error=None)
+
+    def mark_failed(self, item: Outgoing, error: str) -> None:
+        self._update(item, status=FAILED, attempts=item.attempts + 1, error=error[:2000])

@@ -1,0 +1,210 @@
+"""The HTTP layer under every Intercom call: one keep-alive async client, the shared rate-limit
+window, and the retry policy.
+
+Retried: 429 (after the window resets, plus jitter), 5xx, timeouts and dropped connections (capped
+exponential backoff with full jitter). Never retried: any other 4xx; the caller decides (a 409 on
+create is recovered, not repeated). Every error response is logged with Intercom's `request_id`;
+the access token lives only in the client's default headers, never in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from resources.intercom.pacing import RateLimitHeaders, WindowRateLimiter
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_NETWORK_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class IntercomAPIError(Exception):
+    """A call Intercom refused (or that never got an answer after all retries)."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int | None,
+        code: str,
+        message: str,
+        field: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.method, self.path, self.status = method, path, status
+        self.code, self.message, self.field, self.request_id = code, message, field, request_id
+        super().__init__(f"{method} {path} -> {status or 'no response'} {code}: {message} (request_id={request_id})")
+
+    @classmethod
+    def from_response(cls, method: str, path: str, response: httpx.Response) -> IntercomAPIError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        first: dict[str, Any] = {}
+        request_id = None
+        if isinstance(body, dict):
+            request_id = body.get("request_id")
+            errors = body.get("errors")
+            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+                first = errors[0]
+            elif isinstance(body.get("error"), dict):
+                first = body["error"]
+        return cls(
+            method=method,
+            path=path,
+            status=response.status_code,
+            code=str(first.get("code") or f"http_{response.status_code}"),
+            message=str(first.get("message") or response.reason_phrase),
+            field=first.get("field"),
+            request_id=request_id or response.headers.get("x-request-id"),
+        )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 5  # for 5xx, timeouts and dropped connections
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    max_rate_limit_waits: int = 30  # consecutive 429s on one call before giving up
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+        return rng.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2**attempt))
+
+
+@dataclass
+class TransportStats:
+    requests: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    by_route: Counter[str] = field(default_factory=Counter)  # "GET /contacts/{id}"-style, writes vs reads
+    retries: int = 0
+    rate_limited: int = 0
+    network_errors: int = 0
+
+    def record(self, method: str, route: str, status: int | None) -> None:
+        self.requests += 1
+        self.by_route[f"{method} {route}"] += 1
+        if status is not None:
+            self.by_status[status] += 1
+
+
+class IntercomTransport:
+    """Sends one Intercom call at a time per coroutine; all coroutines share limiter and pool."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str,
+        api_version: str,
+        max_concurrency: int,
+        timeout_s: float,
+        connect_timeout_s: float,
+        retry: RetryPolicy,
+        rate_limit_reserve: int = 0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.retry = retry
+        self.stats = TransportStats()
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self.limiter = WindowRateLimiter(
+            max_in_flight=max_concurrency, reserve=rate_limit_reserve, clock=clock, sleep=sleep, rng=self._rng
+        )
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={
+                "Authorization": f"Bearer {access_token}",
+                "Accept": "application/json",
+                "Intercom-Version": api_version,
+            },
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        expected: frozenset[int] = frozenset(),
+    ) -> Any:
+        """The decoded JSON body (None when empty); raises IntercomAPIError when refused.
+
+        `expected` statuses are answers, not errors (a lookup's 404): raised without a warning.
+        """
+        failures = 0
+        rate_limit_waits = 0
+        while True:
+            await self.limiter.acquire()
+            headers: RateLimitHeaders | None = None
+            try:
+                response = await self._client.request(method, path, json=json, params=params)
+            except RETRYABLE_NETWORK_ERRORS as exc:
+                await self.limiter.release(None)
+                self.stats.record(method, route, None)
+                self.stats.network_errors += 1
+                log.warning("Intercom %s %s: %s (attempt %d)", method, route, type(exc).__name__, failures + 1)
+                if failures >= self.retry.max_retries:
+                    raise IntercomAPIError(
+                        method=method, path=path, status=None, code="network_error", message=type(exc).__name__
+                    ) from exc
+                await self._backoff(failures)
+                failures += 1
+                continue
+            except BaseException:
+                await self.limiter.release(None)  # never leak a concurrency slot, whatever went wrong
+                raise
+            headers = RateLimitHeaders.parse(response.headers)
+            self.stats.record(method, route, response.status_code)
+            if response.status_code == 429:
+                error = IntercomAPIError.from_response(method, path, response)
+                wait = await self.limiter.rate_limited(headers)
+                self.stats.rate_limited += 1
+                log.warning("%s; waiting %.1f s for the rate-limit reset", error, wait)
+                rate_limit_waits += 1
+                if rate_limit_waits > self.retry.max_rate_limit_waits:
+                    raise error
+                continue
+            await self.limiter.release(headers)
+            if response.status_code < 400:
+                try:
+                    return response.json() if response.content else None
+                except ValueError as exc:  # one odd answer is that record's failure, not the run's
+                    raise IntercomAPIError(
+                        method=method,
+                        path=path,
+                        status=response.status_code,
+                        code="invalid_response",
+                        message="the response body is not JSON",
+                    ) from exc
+            error = IntercomAPIError.from_response(method, path, response)
+            if response.status_code not in expected:
+                log.warning("%s", error)
+            if response.status_code < 500 or failures >= self.retry.max_retries:
+                raise error
+            await self._backoff(failures)
+            failures += 1
+
+    async def _backoff(self, attempt: int) -> None:
+        self.stats.retries += 1
+        await self._sleep(self.retry.backoff(attempt, self._rng))
