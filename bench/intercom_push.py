@@ -38,48 +38,11 @@ from assets.push.service import PushOptions, SyncResult, ensure_attributes, sync
 from emulators.intercom import DEFAULT_TOKEN  # noqa: E402
 from resources.intercom.resource import IntercomResource  # noqa: E402
 from resources.state.store import StateStore  # noqa: E402
+from tests.fixtures.synthetic import synthetic_frames  # noqa: E402
 
 RATE_LIMIT_PER_MINUTE = 10_000
 START_READS = 2  # GET /data_attributes for contacts and companies: the schema check of every run
 log = logging.getLogger("bench.intercom_push")
-
-
-def synthetic_frames(n_users: int, users_per_account: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Contact and company attribute frames in the pipeline's contract, every catalog column filled."""
-    rng = np.random.default_rng(seed)
-    specs = catalog()
-    n_accounts = max(1, n_users // users_per_account)
-    users = np.arange(n_users)
-    contacts = pd.DataFrame(
-        {
-            "external_id": [f"user-{i:06d}" for i in users],
-            "email": [f"User{i}@example.com" for i in users],
-            "name": [f"User {i}" for i in users],
-            "company_id": [f"acct-{i // users_per_account:05d}" for i in users],
-            "signed_up_at": 1_700_000_000 + users * 60,
-        }
-    )
-    companies = pd.DataFrame(
-        {
-            "company_id": [f"acct-{j:05d}" for j in range(n_accounts)],
-            "name": [f"Account {j}" for j in range(n_accounts)],
-            "remote_created_at": 1_650_000_000 + np.arange(n_accounts) * 3600,
-            "plan": rng.choice(["free", "starter", "pro"], n_accounts),
-            "monthly_spend": rng.integers(0, 50_000, n_accounts) / 100,
-        }
-    )
-    for spec in specs:
-        frame = contacts if spec.model == "contact" else companies
-        n = len(frame)
-        values: Any = {
-            "string": rng.choice(["alpha", "beta", "gamma"], n),
-            "integer": rng.integers(0, 1000, n),
-            "float": np.round(rng.random(n) * 1000, 2),
-            "boolean": rng.random(n) < 0.5,
-            "date": 1_700_000_000 + rng.integers(0, 10_000_000, n),
-        }[spec.data_type]
-        frame[spec.name] = values
-    return contacts, companies
 
 
 def change_some(contacts: pd.DataFrame, fraction: float, seed: int = 1) -> tuple[pd.DataFrame, int]:

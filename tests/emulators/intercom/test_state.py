@@ -12,7 +12,7 @@ import httpx
 from emulators.intercom import IntercomEmulator, build_from_args
 from tests.fixtures.intercom_emulator import intercom_headers
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_snapshot_round_trip_keeps_everything(intercom_http, intercom_emulator) -> None:

@@ -19,7 +19,7 @@ from assets.revenue import subscription_mrr
 from emulators.stripe import objects
 from emulators.stripe.render import in_version, previous_attributes
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "stripe_events"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "stripe_events"
 SHAPES = ["2026-10-28.endive", "2025-03-31.basil", "2024-06-20"]
 
 

@@ -13,17 +13,17 @@ import pytest
 
 from assets.attributes.catalog import catalog
 from assets.push.plan import CUSTOM, contact_fields, desired_values
-from bench.intercom_push import synthetic_frames
-from tests.assets.test_intercom_push import make_store, push
+from tests.assets.push.test_service import make_store, push
+from tests.fixtures.synthetic import synthetic_frames
 
 USERS, PER_ACCOUNT = 60, 4
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 PUSH_SCRIPT = f"""
 import asyncio, logging, sys
 from assets.attributes.catalog import catalog
 from assets.push.service import PushOptions, sync_intercom
-from bench.intercom_push import synthetic_frames
+from tests.fixtures.synthetic import synthetic_frames
 from resources.intercom.resource import IntercomResource
 from resources.state.store import StateStore
 

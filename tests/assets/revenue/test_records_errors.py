@@ -17,7 +17,7 @@ from assets.revenue import (
     subscription_mrr,
     subscriptions_frame,
 )
-from tests.assets.test_revenue_cases import AS_OF, METERED, coupon, discount, item, price, sub
+from tests.assets.revenue.test_exact_cases import AS_OF, METERED, coupon, discount, item, price, sub
 
 BAD: list[tuple[dict[str, Any], str]] = [
     (sub(item(price(None, pid="p_tiers", billing_scheme="tiered", tiers_mode="volume"))), "items.data[0].price.tiers"),

@@ -17,7 +17,7 @@ from emulators.http import Request
 from emulators.stripe import StripeEmulator, objects
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH, STRIPE_TEST_KEY
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / ".." / "shared" / "reference" / "stripe-fixtures3.json"
 # Real fields the fixture file cannot show, each with why: (kind, path) → reason.
 NOT_IN_FIXTURE = {

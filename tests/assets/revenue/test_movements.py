@@ -15,7 +15,7 @@ from assets.revenue.movements import (
     revenue_on_day,
     statuses_on,
 )
-from tests.assets.test_revenue_cases import DAY, item, price, sub
+from tests.assets.revenue.test_exact_cases import DAY, item, price, sub
 
 DAY_1 = date(2026, 10, 1)
 ACCOUNTS = {"cus_a": "acc_1", "cus_b": "acc_1"}

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pandas as pd
 
-from bench.intercom_push import synthetic_frames
-from tests.assets.test_intercom_push import make_store, push
+from tests.assets.push.test_service import make_store, push
 from tests.fixtures.openapi import validate_exchanges
+from tests.fixtures.synthetic import synthetic_frames
 
 
 def test_push_traffic_matches_the_openapi_spec(

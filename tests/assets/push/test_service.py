@@ -11,14 +11,14 @@ import pytest
 from assets.attributes.catalog import catalog
 from assets.push.schema import AttributeSchemaError
 from assets.push.service import PushFailed, PushOptions, SyncResult, check_error_rate, sync_intercom
-from bench.intercom_push import synthetic_frames
 from emulators.http import FaultRule
 from resources.intercom.client import IntercomClient
 from resources.intercom.resource import IntercomResource
 from resources.intercom.transport import IntercomTransport, RetryPolicy
 from resources.state.store import StateStore
 from tests.fixtures.intercom_emulator import FakeClock
-from tests.resources.test_intercom_transport import fake_sleep
+from tests.fixtures.synthetic import synthetic_frames
+from tests.resources.intercom.test_transport import fake_sleep
 
 log = logging.getLogger("test.intercom_push")
 ATTRIBUTES = len(catalog())

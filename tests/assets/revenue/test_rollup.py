@@ -11,7 +11,7 @@ from assets.revenue import (
     revenue_by_customer,
     subscriptions_frame,
 )
-from tests.assets.test_revenue_cases import AS_OF, DAY, NOW, PERIOD_START, item, price, sub
+from tests.assets.revenue.test_exact_cases import AS_OF, DAY, NOW, PERIOD_START, item, price, sub
 
 RULES = RevenueRules(fx_rates={"jpy": "0.0067", "eur": "1.08"}, plan_mapping={"price_team": "team"})
 SEAT = price(1500, pid="price_seat", metadata={"seats": "true"})

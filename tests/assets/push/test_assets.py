@@ -7,11 +7,11 @@ import pandas as pd
 
 from assets.attributes.catalog import catalog
 from assets.push.assets import intercom_companies, intercom_contacts, intercom_data_attributes
-from bench.intercom_push import synthetic_frames
 from emulators.http import FaultRule
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
 from resources.state.store import StateStore, StateStoreResource
+from tests.fixtures.synthetic import synthetic_frames
 
 PUSH_ASSETS = ["intercom_data_attributes", "intercom_companies", "intercom_contacts"]
 

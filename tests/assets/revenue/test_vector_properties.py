@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.revenue import RevenueRules, mrr_by_subscription, subscription_mrr, subscriptions_frame, trial_mrr
-from tests.assets.test_revenue_cases import AS_OF, DAY, NOW, coupon, discount, item, price, sub, tiered
+from tests.assets.revenue.test_exact_cases import AS_OF, DAY, NOW, coupon, discount, item, price, sub, tiered
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
