@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import dagster as dg
 import pandas as pd
 
-from resources.state.store import StateStoreResource, SyncError
+from resources.state import StateStoreResource, SyncError
 
 SAMPLE_ROWS = 10
 MAX_ERROR_ROWS = 50

@@ -37,7 +37,7 @@ from assets.attributes.catalog import catalog  # noqa: E402
 from assets.push.service import PushOptions, SyncResult, ensure_attributes, sync_intercom  # noqa: E402
 from emulators.intercom import DEFAULT_TOKEN  # noqa: E402
 from resources.intercom.resource import IntercomResource  # noqa: E402
-from resources.state.store import StateStore  # noqa: E402
+from resources.state import StateStore  # noqa: E402
 from tests.fixtures.synthetic import synthetic_frames  # noqa: E402
 
 RATE_LIMIT_PER_MINUTE = 10_000

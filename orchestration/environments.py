@@ -12,7 +12,7 @@ import dagster as dg
 
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state.store import StateStoreResource
+from resources.state import StateStoreResource
 from resources.stripe import StripeResource
 from resources.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseResource
 

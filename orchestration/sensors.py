@@ -11,7 +11,7 @@ import dagster as dg
 from assets.lifecycle.from_events import STRIPE_EVENT_TYPES
 from assets.lifecycle.ledger import EventLedger
 from orchestration.jobs import lifecycle_events_job
-from resources.state.store import StateStoreResource
+from resources.state import StateStoreResource
 from resources.stripe import StripeResource
 
 

@@ -16,7 +16,7 @@ from assets.revenue.history_store import MrrHistory
 from assets.revenue.rules import rules_for_run
 from assets.revenue.trends import account_trends
 from resources.settings import SyncSettings
-from resources.state.store import StateStoreResource
+from resources.state import StateStoreResource
 
 GROUP = "attributes"
 OWNERS = ["team:revops"]

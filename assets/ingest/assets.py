@@ -10,7 +10,7 @@ from assets.ingest.snapshot import attach_price_details
 from assets.metadata import errors_table, preview, record_problems
 from assets.revenue import subscriptions_frame
 from resources.settings import SyncSettings
-from resources.state.store import StateStoreResource
+from resources.state import StateStoreResource
 from resources.stripe import StripeResource
 from resources.warehouse import WarehouseResource
 

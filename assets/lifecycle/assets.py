@@ -23,7 +23,7 @@ from assets.push.assets import intercom_contacts
 from assets.revenue.rules import rules_for_run
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state.store import StateStoreResource, SyncError
+from resources.state import StateStoreResource, SyncError
 from resources.stripe import StripeResource
 
 

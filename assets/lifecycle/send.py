@@ -20,7 +20,7 @@ from assets.lifecycle.ledger import EventLedger, Outgoing
 from assets.lifecycle.model import LifecycleEvent
 from resources.intercom.client import IntercomClient
 from resources.intercom.transport import IntercomAPIError
-from resources.state.store import StateStore, SyncError
+from resources.state import StateStore, SyncError
 
 SEND_BATCH = 500  # events in flight at most; the transport's limiter paces the calls
 

@@ -30,7 +30,7 @@ from assets.push.service import (
 from resources.intercom.client import IntercomClient
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state.store import StateStoreResource
+from resources.state import StateStoreResource
 
 T = TypeVar("T")
 SAMPLE_ROWS = 20

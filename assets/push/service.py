@@ -32,7 +32,7 @@ from assets.push.plan import (
 from assets.push.schema import SchemaPlan, plan_attribute_schema
 from resources.intercom.client import ContactConflict, IntercomClient
 from resources.intercom.transport import IntercomAPIError
-from resources.state.store import CompanyState, ContactState, StateStore, SyncError
+from resources.state import CompanyState, ContactState, StateStore, SyncError
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from assets.revenue.history_store import MrrHistory
 from assets.revenue.movements import history_row, mrr_movements, revenue_on_day
 from assets.revenue.rules import rules_for_run
 from resources.settings import SyncSettings
-from resources.state.store import StateStoreResource
+from resources.state import StateStoreResource
 
 OWNERS = ["team:revops"]
 # How far back the UI offers history partitions; override with REVSYNC_HISTORY_START (YYYY-MM-DD).

@@ -1,5 +1,7 @@
 """The push state store: what revsync last confirmed in Intercom, failures and run summaries.
 
+Plain SQLAlchemy, no Dagster: `resources/state/resource.py` wraps it as a resource.
+
 SQLAlchemy Core tables, by default in the warehouse database, named with a configurable prefix
 (`revsync_`). Works on SQLite and PostgreSQL (upserts use each dialect's `ON CONFLICT`).
 
@@ -23,10 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
-from pydantic import Field, PrivateAttr
 from sqlalchemy.dialects import postgresql, sqlite
 
 _CHUNK = 1000
@@ -241,27 +241,3 @@ class StateStore:
         with self.engine.begin() as conn:
             for start in range(0, len(rows), _CHUNK):
                 conn.execute(stmt, rows[start : start + _CHUNK])
-
-
-class StateStoreResource(dg.ConfigurableResource):
-    """The state store for Dagster: `url` is the warehouse URL unless told otherwise."""
-
-    url: str = Field(repr=False, description="SQLAlchemy URL; by default the warehouse's (may hold a password).")
-    table_prefix: str = Field(default="revsync_", description="Prefix of every state table.")
-
-    _store: StateStore | None = PrivateAttr(default=None)
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._store = StateStore(self.url, self.table_prefix)
-        self._store.create_all()
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._store is not None:
-            self._store.dispose()
-
-    @property
-    def store(self) -> StateStore:
-        if self._store is None:  # used outside a run (direct construction in scripts)
-            self._store = StateStore(self.url, self.table_prefix)
-            self._store.create_all()
-        return self._store

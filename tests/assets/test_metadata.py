@@ -1,6 +1,6 @@
 from assets.ingest.fx_rates import RateProblem
 from assets.metadata import errors_table, sync_errors_table
-from resources.state.store import SyncError
+from resources.state import SyncError
 
 
 def test_sync_errors_show_their_record_and_intercoms_request_id():

@@ -29,7 +29,7 @@ from emulators.stripe import StripeEmulator
 from emulators.stripe.periods import days
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state.store import ContactState, StateStore, StateStoreResource
+from resources.state import ContactState, StateStore, StateStoreResource
 from resources.stripe import StripeResource
 from tests.fixtures.openapi import validate_exchanges
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY

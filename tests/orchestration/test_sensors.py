@@ -7,7 +7,7 @@ import dagster as dg
 from assets.lifecycle.from_events import STRIPE_EVENT_TYPES
 from assets.lifecycle.ledger import Cursor, EventLedger
 from orchestration.sensors import stripe_lifecycle_events_sensor
-from resources.state.store import StateStoreResource
+from resources.state import StateStoreResource
 from resources.stripe import StripeResource
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
 

@@ -21,7 +21,7 @@ def test_no_table_configured_means_no_rows(sqlite_url):
 
 
 def test_database_passwords_stay_out_of_reprs():
-    from resources.state.store import StateStoreResource
+    from resources.state import StateStoreResource
 
     url = "postgresql+psycopg://revsync:s3cret-pw@db.internal:5432/analytics"
     assert "s3cret-pw" not in repr(WarehouseResource(url=url))

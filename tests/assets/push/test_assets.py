@@ -10,7 +10,7 @@ from assets.push.assets import intercom_companies, intercom_contacts, intercom_d
 from emulators.http import FaultRule
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state.store import StateStore, StateStoreResource
+from resources.state import StateStore, StateStoreResource
 from tests.fixtures.synthetic import synthetic_frames
 
 PUSH_ASSETS = ["intercom_data_attributes", "intercom_companies", "intercom_contacts"]

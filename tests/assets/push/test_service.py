@@ -15,7 +15,7 @@ from emulators.http import FaultRule
 from resources.intercom.client import IntercomClient
 from resources.intercom.resource import IntercomResource
 from resources.intercom.transport import IntercomTransport, RetryPolicy
-from resources.state.store import StateStore
+from resources.state import StateStore
 from tests.fixtures.intercom_emulator import FakeClock
 from tests.fixtures.synthetic import synthetic_frames
 from tests.resources.intercom.test_transport import fake_sleep

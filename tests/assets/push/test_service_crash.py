@@ -25,7 +25,7 @@ from assets.attributes.catalog import catalog
 from assets.push.service import PushOptions, sync_intercom
 from tests.fixtures.synthetic import synthetic_frames
 from resources.intercom.resource import IntercomResource
-from resources.state.store import StateStore
+from resources.state import StateStore
 
 url, token, state_url = sys.argv[1:4]
 contacts, companies = synthetic_frames({USERS}, users_per_account={PER_ACCOUNT})

@@ -9,7 +9,7 @@ import pytest
 
 from assets.revenue.history_store import MrrHistory
 from assets.revenue.trends import account_trends
-from resources.state.store import StateStore
+from resources.state import StateStore
 
 TODAY = date(2026, 11, 20)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from resources.state.store import CompanyState, ContactState, StateStore, StateStoreResource, SyncError
+from resources.state import CompanyState, ContactState, StateStore, StateStoreResource, SyncError
 
 
 def store_for(url: str, prefix: str = "revsync_") -> StateStore:
