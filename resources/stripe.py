@@ -106,6 +106,11 @@ class StripeResource(dg.ConfigurableResource):
             params["created"] = {"gte": created_gte}
         return self.iter_list(self.client().v1.events, params)
 
-    def retrieve_event(self, event_id: str) -> dict[str, Any]:
-        """One event; raises `stripe.InvalidRequestError` (404) once Stripe no longer keeps it."""
-        return self._paced(lambda: self.client().v1.events.retrieve(event_id)).to_dict()
+    def find_event(self, event_id: str) -> dict[str, Any] | None:
+        """One event, or None once Stripe no longer keeps it (it answers 404 after 30 days)."""
+        try:
+            return self._paced(lambda: self.client().v1.events.retrieve(event_id)).to_dict()
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise

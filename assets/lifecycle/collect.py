@@ -16,16 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import stripe as stripe_sdk
-
 from assets.lifecycle.from_events import STRIPE_EVENT_TYPES, derive_from_events
 from assets.lifecycle.from_snapshots import Snapshot, derive_from_snapshots
 from assets.lifecycle.ledger import Cursor, EventLedger
 from assets.lifecycle.model import LifecycleEvent, LifecycleType, utc
 from assets.lifecycle.policy import drop_already_sent, keep_mode, within_lookback
+from assets.lifecycle.reader import StripeReader
 from assets.lifecycle.valuation import EngineValuation
 from assets.revenue import RevenueError, RevenueRules
-from resources.stripe import StripeResource
 
 EVENT_RETENTION = timedelta(days=30)
 
@@ -51,21 +49,15 @@ class CollectOptions:
     cursor_skew: timedelta = timedelta(minutes=5)
 
 
-def _expired(stripe: StripeResource, cursor: Cursor, now: datetime) -> bool:
+def _expired(stripe: StripeReader, cursor: Cursor, now: datetime) -> bool:
     """Stripe answers 404 for an event older than its 30-day retention; without an event, the
     cursor's time says it."""
     if cursor.event_id is None:
         return cursor.created < (now - EVENT_RETENTION).timestamp()
-    try:
-        stripe.retrieve_event(cursor.event_id)
-    except stripe_sdk.InvalidRequestError as error:
-        if error.http_status == 404:
-            return True
-        raise
-    return False
+    return stripe.find_event(cursor.event_id) is None
 
 
-def _events(stripe: StripeResource, since: int | None) -> Iterator[dict[str, Any]]:
+def _events(stripe: StripeReader, since: int | None) -> Iterator[dict[str, Any]]:
     """The lifecycle-relevant events, newest first."""
     return stripe.list_events(list(STRIPE_EVENT_TYPES), created_gte=since)
 
@@ -77,7 +69,7 @@ def _newest(events: list[dict[str, Any]]) -> Cursor | None:
     return Cursor(newest["id"], newest["created"])
 
 
-def collect(stripe: StripeResource, ledger: EventLedger, options: CollectOptions) -> Collected:
+def collect(stripe: StripeReader, ledger: EventLedger, options: CollectOptions) -> Collected:
     """Derive the events not queued yet; nothing is written here."""
     subscriptions = keep_mode(stripe.list_subscriptions(), options.allow_test_mode)
     engine = EngineValuation(

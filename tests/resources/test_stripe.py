@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
+from assets.lifecycle.reader import StripeReader
 from emulators.http import FaultRule
 from resources.stripe import StripeRateLimited, StripeResource
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
@@ -56,3 +57,14 @@ def test_the_key_is_never_shown(stripe_emulator):
     with pytest.raises(stripe.AuthenticationError) as failure:
         list(resource.list_customers())
     assert secret not in str(failure.value)
+
+
+def test_find_event_answers_none_once_stripe_no_longer_keeps_it(stripe_emulator, stripe_client, stripe_catalog):
+    _subscriptions(stripe_client, stripe_catalog, 1)
+    resource = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000)
+    reader: StripeReader = resource  # the lifecycle collection's protocol, checked by the type checker
+    newest = next(reader.list_events(["customer.subscription.created"]))
+    assert reader.find_event(newest["id"]) == newest
+    assert reader.find_event("evt_never_existed") is None
+    stripe_emulator.app.advance(31 * 86_400)  # past the 30-day retention
+    assert reader.find_event(newest["id"]) is None

@@ -1,0 +1,28 @@
+"""What lifecycle collection reads from Stripe: a small protocol, so it needs no Dagster resource.
+
+`resources.stripe.StripeResource` satisfies it; any object with these methods does (a replay of
+stored payloads, a second Stripe account).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+
+class StripeReader(Protocol):
+    """Stripe objects as plain dicts, newest first."""
+
+    def list_subscriptions(self) -> Iterator[dict[str, Any]]: ...
+
+    def list_prices(self) -> Iterator[dict[str, Any]]: ...
+
+    def list_products(self) -> Iterator[dict[str, Any]]: ...
+
+    def list_coupons(self) -> Iterator[dict[str, Any]]: ...
+
+    def list_events(self, types: list[str], created_gte: int | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def find_event(self, event_id: str) -> dict[str, Any] | None:
+        """The event, or None once Stripe no longer keeps it (30-day retention)."""
+        ...
