@@ -5,7 +5,6 @@ the cursor has expired), queue them with the cursor and snapshot in one transact
 ledger, then send what is pending. Resource keys: `stripe`, `intercom`, `state`, `settings`.
 """
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from assets.lifecycle.collect import CollectOptions, collect
 from assets.lifecycle.ledger import EventLedger
 from assets.lifecycle.model import DEFAULT_EVENT_NAMES, resolve_event_names
 from assets.lifecycle.policy import event_name_budget
-from assets.lifecycle.send import SendSummary, address, recipients, send_pending
+from assets.lifecycle.send import address, recipients, send_pending
 from assets.metadata import sync_errors_table
 from assets.push.assets import intercom_contacts
 from assets.revenue.rules import rules_for_run
@@ -38,14 +37,6 @@ class LifecycleEventsConfig(dg.Config):
         default_factory=list,
         description="Event names other tools track in the workspace (Intercom has no API to list them).",
     )
-
-
-def _send(intercom: IntercomResource, ledger: EventLedger, state: StateStoreResource) -> SendSummary:
-    async def run() -> SendSummary:
-        async with intercom.open_client() as client:
-            return await send_pending(client, ledger, state.store)
-
-    return asyncio.run(run())
 
 
 @dg.asset(
@@ -87,7 +78,7 @@ def intercom_lifecycle_events(
     ledger.enqueue(deliveries, unaddressed=unaddressed, cursor=collected.cursor, snapshot=collected.snapshot)
     context.log.info(f"{collected.mode}: {len(collected.events)} new lifecycle events, {len(deliveries)} deliveries")
 
-    summary = _send(intercom, ledger, state)
+    summary = intercom.run_with_client(lambda client: send_pending(client, ledger, state.store))
     problems = [
         SyncError(
             "event",

@@ -6,9 +6,7 @@ asset writes the same names. Resource keys: `intercom` (IntercomResource), `stat
 (StateStoreResource). All three run in the `intercom_api` pool, so no two runs write at once.
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -27,12 +25,10 @@ from assets.push.service import (
     push_companies,
     push_contacts,
 )
-from resources.intercom.client import IntercomClient
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 
-T = TypeVar("T")
 SAMPLE_ROWS = 20
 PLAN_TABLE_ROWS = 500
 COMMON = {"group_name": "push", "kinds": {"intercom"}, "pool": "intercom_api"}
@@ -56,14 +52,6 @@ class IntercomPushConfig(dg.Config):
             max_error_rate=self.max_error_rate,
             progress_interval_s=self.progress_interval_s,
         )
-
-
-def _with_client(intercom: IntercomResource, work: Callable[[IntercomClient], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with intercom.open_client() as client:
-            return await work(client)
-
-    return asyncio.run(run())
 
 
 def _metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[str, Any]:
@@ -105,7 +93,7 @@ def intercom_data_attributes(
     options = config.options(intercom)
     specs = catalog(settings.usage_metrics)
     try:
-        plan = _with_client(intercom, lambda client: ensure_attributes(client, specs, options, context.log))
+        plan = intercom.run_with_client(lambda client: ensure_attributes(client, specs, options, context.log))
     except AttributeSchemaError as exc:
         raise dg.Failure(description=str(exc)) from exc
     return dg.MaterializeResult(
@@ -135,8 +123,7 @@ def intercom_companies(
     `monthly_spend` is rounded half up to a whole unit. Records that fail land in `sync_errors`.
     """
     options = config.options(intercom)
-    summary, plan = _with_client(
-        intercom,
+    summary, plan = intercom.run_with_client(
         lambda client: push_companies(
             client,
             state.store,
@@ -166,8 +153,7 @@ def intercom_contacts(
     (409 recovery, leads, shared and changed emails) are in docs/push.md.
     """
     options = config.options(intercom)
-    summary, plan = _with_client(
-        intercom,
+    summary, plan = intercom.run_with_client(
         lambda client: push_contacts(
             client,
             state.store,

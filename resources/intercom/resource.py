@@ -2,19 +2,24 @@
 
 The resource holds configuration only. The push runs on an asyncio loop, and an `httpx.AsyncClient`
 belongs to the loop that created it, so `open_client()` builds the client, limiter and pool inside
-the running loop and closes them when the push ends.
+the running loop and closes them when the push ends. Assets call `run_with_client(work)`, which
+runs one async function with an open client on a fresh loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import dagster as dg
 from pydantic import Field
 
 from resources.intercom.client import IntercomClient
 from resources.intercom.transport import IntercomTransport, RetryPolicy
+
+T = TypeVar("T")
 
 REGION_URLS = {
     "us": "https://api.intercom.io",
@@ -75,3 +80,12 @@ class IntercomResource(dg.ConfigurableResource):
             yield IntercomClient(transport)
         finally:
             await transport.aclose()
+
+    def run_with_client(self, work: Callable[[IntercomClient], Awaitable[T]]) -> T:
+        """Run `work(client)` to completion on a new event loop, the client open around it."""
+
+        async def run() -> T:
+            async with self.open_client() as client:
+                return await work(client)
+
+        return asyncio.run(run())
