@@ -2,7 +2,9 @@
 
 Design (docs/lifecycle-events.md): derive events from Stripe's Events API (or a snapshot diff when
 the cursor has expired), queue them with the cursor and snapshot in one transaction of the event
-ledger, then send what is pending. Resource keys: `stripe`, `intercom`, `state`, `settings`.
+ledger, then send what is pending. The workflow is `service.sync_lifecycle_events`; this asset maps
+run config to its options and its summary to metadata. Resource keys: `stripe`, `intercom`,
+`state`, `settings`.
 """
 
 from datetime import timedelta
@@ -12,17 +14,16 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.lifecycle.collect import CollectOptions, collect
+from assets.lifecycle.collect import CollectOptions
 from assets.lifecycle.ledger import EventLedger
 from assets.lifecycle.model import DEFAULT_EVENT_NAMES, resolve_event_names
-from assets.lifecycle.policy import event_name_budget
-from assets.lifecycle.send import address, recipients, send_pending
+from assets.lifecycle.service import LifecycleOptions, sync_lifecycle_events
 from assets.metadata import sync_errors_table
 from assets.push.assets import intercom_contacts
 from assets.revenue.rules import rules_for_run
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
-from resources.state import StateStoreResource, SyncError
+from resources.state import StateStoreResource
 from resources.stripe import StripeResource
 
 
@@ -62,50 +63,35 @@ def intercom_lifecycle_events(
     makes a resend harmless, and the event ledger queues each fact once. Sent to every user of the
     customer's account after the contact push has created them.
     """
-    ledger = EventLedger(state.store)
-    names = resolve_event_names(config.event_names)
-    options = CollectOptions(
-        now=settings.now(),
-        names=names,
-        rules=rules_for_run(settings.reporting_currency, settings.parsed_fx_rates()),
-        lookback=timedelta(days=config.lookback_days),
-        allow_test_mode=config.allow_test_mode,
+    store = state.store
+    options = LifecycleOptions(
+        collect=CollectOptions(
+            now=settings.now(),
+            names=resolve_event_names(config.event_names),
+            rules=rules_for_run(settings.reporting_currency, settings.parsed_fx_rates()),
+            lookback=timedelta(days=config.lookback_days),
+            allow_test_mode=config.allow_test_mode,
+        ),
+        other_event_names=tuple(config.other_event_names),
     )
-    collected = collect(stripe, ledger, options)
-    members = recipients(customer_accounts, warehouse_users)
-    readdressed = ledger.readdress(members)  # events kept from earlier runs whose users now exist
-    deliveries, unaddressed = address(collected.events, members)
-    ledger.enqueue(deliveries, unaddressed=unaddressed, cursor=collected.cursor, snapshot=collected.snapshot)
-    context.log.info(f"{collected.mode}: {len(collected.events)} new lifecycle events, {len(deliveries)} deliveries")
-
-    summary = intercom.run_with_client(lambda client: send_pending(client, ledger, state.store))
-    problems = [
-        SyncError(
-            "event",
-            f"{e.customer_id}:{e.key}",
-            "customer",
-            None,
-            "no_contact",
-            "customer reaches no user yet; kept and sent once it does",
-            None,
+    run_id = context.op_execution_context.run_id
+    summary = intercom.run_with_client(
+        lambda client: sync_lifecycle_events(
+            stripe, client, EventLedger(store), store, customer_accounts, warehouse_users, options, run_id, context.log
         )
-        for e in unaddressed
-    ]
-    state.store.record_errors(context.op_execution_context.run_id, [*summary.errors, *problems])
-    budget = event_name_budget([*ledger.names(), *config.other_event_names], list(names.values()))
-    if budget.warning:
-        context.log.warning(budget.warning)
+    )
+    collected, sent, budget = summary.collected, summary.sent, summary.budget
     metadata: dict[str, Any] = {
         "mode": collected.mode,
         "stripe_events_read": collected.stripe_events_read,
         "events_derived": len(collected.events),
-        "events_queued": len(deliveries) + readdressed,
-        "events_sent": sum(summary.sent.values()),
-        "events_failed": summary.failed,
-        "waiting_for_contact": summary.waiting_for_contact,
-        "events_without_contact": len(unaddressed),
-        "sent_by_event": dg.MetadataValue.json(dict(sorted(summary.sent.items()))),
-        "ledger": dg.MetadataValue.json(ledger.counts()),
+        "events_queued": summary.queued,
+        "events_sent": sum(sent.sent.values()),
+        "events_failed": sent.failed,
+        "waiting_for_contact": sent.waiting_for_contact,
+        "events_without_contact": summary.unaddressed,
+        "sent_by_event": dg.MetadataValue.json(dict(sorted(sent.sent.items()))),
+        "ledger": dg.MetadataValue.json(summary.ledger),
         "event_names_in_use": budget.distinct,
         "event_name_limit": budget.limit,
         "event_name_warning": budget.warning or "",
@@ -113,6 +99,6 @@ def intercom_lifecycle_events(
         "unresolved_stripe_events": len(collected.unresolved),
         "unpriced_subscriptions": len(collected.valuation_errors),
     }
-    if summary.errors:
-        metadata["failures"] = sync_errors_table(summary.errors)
+    if sent.errors:
+        metadata["failures"] = sync_errors_table(sent.errors)
     return dg.MaterializeResult(metadata=metadata)
