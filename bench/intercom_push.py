@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from assets.attributes.catalog import catalog  # noqa: E402
 from assets.push.service import PushOptions, SyncResult, ensure_attributes, sync_intercom  # noqa: E402
 from emulators.intercom import DEFAULT_TOKEN  # noqa: E402
-from resources.intercom.resource import IntercomResource  # noqa: E402
+from resources.intercom import IntercomResource  # noqa: E402
 from resources.state import StateStore  # noqa: E402
 from tests.fixtures.synthetic import synthetic_frames  # noqa: E402
 

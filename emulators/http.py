@@ -3,7 +3,8 @@
 It owns what both emulators need and neither should write twice: routing, JSON responses,
 keep-alive, injected latency, fault injection (error statuses, timeouts, dropped connections),
 a request log that tests and benchmarks read, and start/stop from Python or the command line.
-An emulator subclasses `EmulatorApp`, registers routes and keeps its own state.
+An emulator subclasses `EmulatorApp`, registers routes and keeps its own state. `EmulatorApp.answer`
+is the dispatcher without the network: `emulators/inprocess.py` hands it requests directly.
 
 Control endpoints under `/_emulator/` are not part of either real API:
   GET    /_emulator/health      liveness
@@ -25,7 +26,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,12 +58,25 @@ class Response:
     body: Any = None  # JSON-serialisable, raw bytes sent as they are, or None for an empty body
     headers: dict[str, str] = field(default_factory=dict)
 
+    def encode(self) -> tuple[list[tuple[str, str]], bytes]:
+        """The headers and body bytes as sent on the wire (JSON bodies get their content type)."""
+        raw = isinstance(self.body, bytes)
+        payload = self.body if raw else b"" if self.body is None else json.dumps(self.body).encode()
+        headers = [] if self.body is None or raw else [("Content-Type", "application/json")]
+        headers += [*self.headers.items(), ("Content-Length", str(len(payload)))]
+        return headers, payload
+
 
 MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 class DropConnection(Exception):
-    """Raised by a handler or fault to close the socket without answering."""
+    """Raised by a handler or fault to close the socket without answering, after `after_s` seconds
+    (a timeout fault holds the request that long first)."""
+
+    def __init__(self, after_s: float = 0.0) -> None:
+        super().__init__(f"connection dropped after {after_s} s")
+        self.after_s = after_s
 
 
 @dataclass
@@ -197,30 +211,50 @@ class EmulatorApp:
                 raise TimeoutError(f"{self._in_flight} request(s) still in flight after {timeout} s")
             time.sleep(0.01)
 
-    def dispatch(self, request: Request) -> Response:
+    @contextlib.contextmanager
+    def serving(self, request: Request) -> Iterator[None]:
+        """Counts an API request as in flight (see `wait_idle`) for as long as the block runs."""
         if request.path.startswith("/_emulator/"):
-            return self._dispatch(request)
+            yield
+            return
         with self.lock:
             self._in_flight += 1
         try:
-            return self._dispatch(request)
+            yield
         finally:
             with self.lock:
                 self._in_flight -= 1
 
-    def _dispatch(self, request: Request) -> Response:
+    def latency_s(self, request: Request) -> float:
+        """The injected latency to wait before answering this request (none for control routes)."""
+        low, high = self.latency_ms
+        if high <= 0 or request.path.startswith("/_emulator/"):
+            return 0.0
+        return self._rng.uniform(low, high) / 1000.0
+
+    def dispatch(self, request: Request) -> Response:
+        """Answer one request after its latency, blocking this thread (the HTTP server's path;
+        `emulators/inprocess.py` waits the same times on an event loop instead)."""
+        with self.serving(request):
+            time.sleep(self.latency_s(request))
+            try:
+                return self.answer(request)
+            except DropConnection as drop:
+                time.sleep(drop.after_s)
+                raise
+
+    def answer(self, request: Request) -> Response:
+        """The response, without any waiting: faults, auth and rate limit, routing, counters.
+
+        Raises `DropConnection` for a drop or timeout fault (its `after_s` is the hold)."""
         is_control = request.path.startswith("/_emulator/")
         if not is_control:
-            low, high = self.latency_ms
-            if high > 0:
-                time.sleep(self._rng.uniform(low, high) / 1000.0)
             fault = self._pick_fault(request.method, request.path)
             if fault is not None:
                 if fault.kind == "drop":
                     raise DropConnection()
                 if fault.kind == "timeout":
-                    time.sleep(fault.seconds)
-                    raise DropConnection()
+                    raise DropConnection(after_s=fault.seconds)
                 if fault.kind == "malformed":
                     page = Response(fault.status, MALFORMED_BODY, {"Content-Type": "text/html"})
                     return self._count(request, "fault", page)
@@ -288,14 +322,10 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        raw = isinstance(response.body, bytes)
-        payload = response.body if raw else b"" if response.body is None else json.dumps(response.body).encode()
+        headers, payload = response.encode()
         self.send_response(response.status)
-        if response.body is not None and not raw:
-            self.send_header("Content-Type", "application/json")
-        for key, value in response.headers.items():
+        for key, value in headers:
             self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import dagster as dg
 
-from resources.intercom.resource import IntercomResource
+from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 from resources.stripe import StripeResource

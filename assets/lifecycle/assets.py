@@ -21,7 +21,7 @@ from assets.lifecycle.service import LifecycleOptions, sync_lifecycle_events
 from assets.metadata import sync_errors_table
 from assets.push.assets import intercom_contacts
 from assets.revenue.rules import rules_for_run
-from resources.intercom.resource import IntercomResource
+from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 from resources.stripe import StripeResource

@@ -18,11 +18,10 @@ import pandas as pd
 
 from assets.lifecycle.ledger import EventLedger, Outgoing
 from assets.lifecycle.model import LifecycleEvent
-from resources.intercom.client import IntercomClient
-from resources.intercom.transport import IntercomAPIError
+from resources.intercom import IntercomAPIError, IntercomClient
 from resources.state import StateStore, SyncError
 
-SEND_BATCH = 500  # events in flight at most; the transport's limiter paces the calls
+SEND_BATCH = 500  # events in flight at most; the transport's pacer paces the calls
 
 
 def recipients(customer_accounts: pd.DataFrame, users: pd.DataFrame) -> dict[str, list[str]]:

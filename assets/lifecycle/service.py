@@ -19,7 +19,7 @@ from assets.lifecycle.policy import NameBudget, event_name_budget
 from assets.lifecycle.reader import StripeReader
 from assets.lifecycle.send import SendSummary, address, recipients, send_pending
 from assets.push.service import Log
-from resources.intercom.client import IntercomClient
+from resources.intercom import IntercomClient
 from resources.state import StateStore, SyncError
 
 

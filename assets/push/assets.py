@@ -25,7 +25,7 @@ from assets.push.service import (
     push_companies,
     push_contacts,
 )
-from resources.intercom.resource import IntercomResource
+from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 

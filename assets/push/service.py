@@ -1,6 +1,6 @@
 """Carries out a push plan against Intercom: attribute schema, companies, contacts. No Dagster.
 
-Each record is one coroutine step on a shared worker pool; the transport's limiter keeps every
+Each record is one coroutine step on a shared worker pool; the transport's pacer keeps every
 kind of call inside one rate-limit window. State is written only after Intercom confirms, in
 batches. Identity rules and crash safety are described in docs/push.md.
 """
@@ -30,8 +30,7 @@ from assets.push.plan import (
     plan_contacts,
 )
 from assets.push.schema import SchemaPlan, plan_attribute_schema
-from resources.intercom.client import ContactConflict, IntercomClient
-from resources.intercom.transport import IntercomAPIError
+from resources.intercom import ContactConflict, IntercomAPIError, IntercomClient
 from resources.state import CompanyState, ContactState, StateStore, SyncError
 
 T = TypeVar("T")
@@ -200,7 +199,7 @@ async def _execute(
 
     reporter = asyncio.create_task(progress.run())
     try:
-        await _run_all(plan.records, counted, client.transport.limiter.max_in_flight)
+        await _run_all(plan.records, counted, client.transport.pacer.max_in_flight)
     finally:
         reporter.cancel()
         progress.report()

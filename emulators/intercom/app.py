@@ -18,7 +18,7 @@ from .contacts import Contact, ContactStore, contact_to_api
 from .errors import DEFAULT_CODES, ApiError, error_body, invalid, new_request_id
 from .events import EventStore
 from .ids import IdFactory
-from .ratelimit import Clock, WindowRateLimiter
+from .ratelimit import Clock, RateWindowCounter
 from .search import SearchIndex
 
 DEFAULT_TOKEN = "revsync-demo-token"
@@ -51,7 +51,7 @@ class IntercomEmulator(EmulatorApp):
         self.access_tokens = {DEFAULT_TOKEN} if access_tokens is None else set(access_tokens)
         self.clock = clock
         self.workspace_id = workspace_id
-        self.limiter = WindowRateLimiter(rate_limit_per_minute, clock)
+        self.rate_window = RateWindowCounter(rate_limit_per_minute, clock)
         self.rate_limited_count = 0
         self.versions_seen: Counter[str] = Counter()  # "unset" when a request sends no Intercom-Version
         self.ids = IdFactory(seed)
@@ -128,16 +128,16 @@ class IntercomEmulator(EmulatorApp):
         self.versions_seen[version or "unset"] += 1
         if version is not None and version not in KNOWN_VERSIONS:
             return self.error(ApiError(400, "intercom_version_invalid", f"Requested version {version} is unknown"))
-        if self.limiter.enabled and not self.limiter.acquire():
+        if self.rate_window.enabled and not self.rate_window.acquire():
             self.rate_limited_count += 1
-            message = f"Exceeded rate limit of {self.limiter.allowance} in 10_seconds"
+            message = f"Exceeded rate limit of {self.rate_window.allowance} in 10_seconds"
             return self.error(ApiError(429, "rate_limit_exceeded", message))
         return None
 
     def after_route(self, request: Request, response: Response) -> Response:
         response.headers.setdefault("X-Request-Id", new_request_id())
-        if self.limiter.enabled and self._authorised(request):
-            response.headers.update(self.limiter.headers())
+        if self.rate_window.enabled and self._authorised(request):
+            response.headers.update(self.rate_window.headers())
         return response
 
     # -- state --------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ class IntercomEmulator(EmulatorApp):
         with self.lock:
             empty = {"attributes": {}, "contacts": [], "companies": {}, "events": {}}
             self.restore_state({"format": STATE_FORMAT, "ids_issued": 0, **empty})
-            self.limiter = WindowRateLimiter(self.limiter.per_minute, self.clock)
+            self.rate_window = RateWindowCounter(self.rate_window.per_minute, self.clock)
             self.rate_limited_count = 0
             self.versions_seen.clear()
 

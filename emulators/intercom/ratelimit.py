@@ -1,4 +1,6 @@
-"""Intercom's rate limit: a per-minute budget spent in 10-second windows aligned to the wall clock."""
+"""Intercom's rate limit, server side: a per-minute budget spent in 10-second windows aligned to the
+wall clock. (The client paces itself with `resources.intercom.RatePacer`.)
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ WINDOW_SECONDS = 10
 Clock = Callable[[], float]
 
 
-class WindowRateLimiter:
+class RateWindowCounter:
     """Counts requests in the current window. Not thread-safe: the app calls it under its lock."""
 
     def __init__(self, per_minute: int | None, clock: Clock) -> None:

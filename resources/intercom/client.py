@@ -6,31 +6,11 @@ transport's counters group calls by endpoint rather than by id.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from resources.intercom.transport import IntercomAPIError, IntercomTransport
-
-_CONFLICT_ID = re.compile(r"id=([0-9a-zA-Z]+)")
-
-
-@dataclass(frozen=True)
-class ContactConflict:
-    """What a 409 on a contact write names: the existing contact and whether it is archived."""
-
-    contact_id: str
-    archived: bool
-
-    @classmethod
-    def parse(cls, error: IntercomAPIError) -> ContactConflict | None:
-        if error.status != 409:
-            return None
-        match = _CONFLICT_ID.search(error.message)
-        if match is None:
-            return None
-        return cls(contact_id=match.group(1), archived="archived" in error.message.lower())
+from resources.intercom.errors import IntercomAPIError
+from resources.intercom.transport import IntercomTransport
 
 
 class IntercomClient:

@@ -1,7 +1,8 @@
-"""One rate-limit window shared by every request to Intercom, driven by its response headers.
+"""Client-side rate pacing: one rate-limit window shared by every request to Intercom, driven by
+its response headers (the emulator's server-side counter is `RateWindowCounter`).
 
 Intercom grants `X-RateLimit-Limit` calls per 10-second window and reports, on each response,
-`X-RateLimit-Remaining` and `X-RateLimit-Reset` (a Unix timestamp). The limiter keeps a local count
+`X-RateLimit-Remaining` and `X-RateLimit-Reset` (a Unix timestamp). The pacer keeps a local count
 of the calls it let through in the current window, tightens it with what the server reports (other
 apps may share the workspace budget), and makes callers wait for the reset once the window is spent.
 That lets a burst use the whole window without a 429, and a 429 (budget spent elsewhere) stops
@@ -45,7 +46,7 @@ class RateLimitHeaders:
         )
 
 
-class WindowRateLimiter:
+class RatePacer:
     """Admits a call when the window has budget left and fewer than `max_in_flight` are running.
 
     Until the first response reveals the limit, one call at a time probes it. `reserve` calls per

@@ -1,9 +1,13 @@
 """`IntercomResource`: Intercom connection settings for the reverse-ETL assets.
 
 The resource holds configuration only. The push runs on an asyncio loop, and an `httpx.AsyncClient`
-belongs to the loop that created it, so `open_client()` builds the client, limiter and pool inside
+belongs to the loop that created it, so `open_client()` builds the client, pacer and pool inside
 the running loop and closes them when the push ends. Assets call `run_with_client(work)`, which
 runs one async function with an open client on a fresh loop.
+
+`with_transport(t)` sends through another `httpx.AsyncBaseTransport` than the network (tests use
+the emulator in process). Dagster rebuilds a resource from its config, which drops the transport:
+give such a copy to Dagster as `dg.ResourceDefinition.hardcoded_resource(...)`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import dagster as dg
-from pydantic import Field
+import httpx
+from pydantic import Field, PrivateAttr
 
 from resources.intercom.client import IntercomClient
 from resources.intercom.transport import IntercomTransport, RetryPolicy
@@ -48,6 +53,8 @@ class IntercomResource(dg.ConfigurableResource):
         default=0, ge=0, description="Calls per 10-s window left unused for other apps on the workspace."
     )
 
+    _http_transport: httpx.AsyncBaseTransport | None = PrivateAttr(default=None)
+
     @property
     def url(self) -> str:
         if self.base_url:
@@ -64,6 +71,12 @@ class IntercomResource(dg.ConfigurableResource):
             max_rate_limit_waits=self.max_rate_limit_waits,
         )
 
+    def with_transport(self, transport: httpx.AsyncBaseTransport) -> IntercomResource:
+        """A copy of this resource whose clients send through `transport` instead of the network."""
+        copy = self.model_copy()
+        copy._http_transport = transport
+        return copy
+
     @asynccontextmanager
     async def open_client(self) -> AsyncIterator[IntercomClient]:
         transport = IntercomTransport(
@@ -75,6 +88,7 @@ class IntercomResource(dg.ConfigurableResource):
             connect_timeout_s=self.connect_timeout_s,
             retry=self.retry_policy(),
             rate_limit_reserve=self.rate_limit_reserve,
+            http_transport=self._http_transport,
         )
         try:
             yield IntercomClient(transport)

@@ -1,10 +1,13 @@
-"""The HTTP layer under every Intercom call: one keep-alive async client, the shared rate-limit
-window, and the retry policy.
+"""The HTTP layer under every Intercom call: one keep-alive async client, the shared rate pacer,
+and the retry policy.
 
 Retried: 429 (after the window resets, plus jitter), 5xx, timeouts and dropped connections (capped
 exponential backoff with full jitter). Never retried: any other 4xx; the caller decides (a 409 on
 create is recovered, not repeated). Every error response is logged with Intercom's `request_id`;
 the access token lives only in the client's default headers, never in a message.
+
+The bytes on the wire go through an `httpx.AsyncBaseTransport`: the network by default, or any
+injected one (tests hand requests to the emulator in process: `emulators/inprocess.py`).
 """
 
 from __future__ import annotations
@@ -20,55 +23,17 @@ from typing import Any
 
 import httpx
 
-from resources.intercom.pacing import RateLimitHeaders, WindowRateLimiter
+from resources.intercom.errors import (
+    IntercomAPIError,
+    IntercomInvalidResponse,
+    IntercomNetworkError,
+    IntercomRateLimited,
+)
+from resources.intercom.pacing import RateLimitHeaders, RatePacer
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_NETWORK_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-
-
-class IntercomAPIError(Exception):
-    """A call Intercom refused (or that never got an answer after all retries)."""
-
-    def __init__(
-        self,
-        *,
-        method: str,
-        path: str,
-        status: int | None,
-        code: str,
-        message: str,
-        field: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        self.method, self.path, self.status = method, path, status
-        self.code, self.message, self.field, self.request_id = code, message, field, request_id
-        super().__init__(f"{method} {path} -> {status or 'no response'} {code}: {message} (request_id={request_id})")
-
-    @classmethod
-    def from_response(cls, method: str, path: str, response: httpx.Response) -> IntercomAPIError:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        first: dict[str, Any] = {}
-        request_id = None
-        if isinstance(body, dict):
-            request_id = body.get("request_id")
-            errors = body.get("errors")
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                first = errors[0]
-            elif isinstance(body.get("error"), dict):
-                first = body["error"]
-        return cls(
-            method=method,
-            path=path,
-            status=response.status_code,
-            code=str(first.get("code") or f"http_{response.status_code}"),
-            message=str(first.get("message") or response.reason_phrase),
-            field=first.get("field"),
-            request_id=request_id or response.headers.get("x-request-id"),
-        )
 
 
 @dataclass(frozen=True)
@@ -100,7 +65,7 @@ class TransportStats:
 
 
 class IntercomTransport:
-    """Sends one Intercom call at a time per coroutine; all coroutines share limiter and pool."""
+    """Sends one Intercom call at a time per coroutine; all coroutines share pacer and pool."""
 
     def __init__(
         self,
@@ -116,12 +81,13 @@ class IntercomTransport:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.retry = retry
         self.stats = TransportStats()
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self.limiter = WindowRateLimiter(
+        self.pacer = RatePacer(
             max_in_flight=max_concurrency, reserve=rate_limit_reserve, clock=clock, sleep=sleep, rng=self._rng
         )
         self._client = httpx.AsyncClient(
@@ -133,6 +99,7 @@ class IntercomTransport:
             },
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            transport=http_transport,
         )
 
     async def aclose(self) -> None:
@@ -155,48 +122,40 @@ class IntercomTransport:
         failures = 0
         rate_limit_waits = 0
         while True:
-            await self.limiter.acquire()
+            await self.pacer.acquire()
             headers: RateLimitHeaders | None = None
             try:
                 response = await self._client.request(method, path, json=json, params=params)
             except RETRYABLE_NETWORK_ERRORS as exc:
-                await self.limiter.release(None)
+                await self.pacer.release(None)
                 self.stats.record(method, route, None)
                 self.stats.network_errors += 1
                 log.warning("Intercom %s %s: %s (attempt %d)", method, route, type(exc).__name__, failures + 1)
                 if failures >= self.retry.max_retries:
-                    raise IntercomAPIError(
-                        method=method, path=path, status=None, code="network_error", message=type(exc).__name__
-                    ) from exc
+                    raise IntercomNetworkError(method=method, path=path, cause=exc) from exc
                 await self._backoff(failures)
                 failures += 1
                 continue
             except BaseException:
-                await self.limiter.release(None)  # never leak a concurrency slot, whatever went wrong
+                await self.pacer.release(None)  # never leak a concurrency slot, whatever went wrong
                 raise
             headers = RateLimitHeaders.parse(response.headers)
             self.stats.record(method, route, response.status_code)
             if response.status_code == 429:
-                error = IntercomAPIError.from_response(method, path, response)
-                wait = await self.limiter.rate_limited(headers)
+                error = IntercomRateLimited.from_response(method, path, response)
+                wait = await self.pacer.rate_limited(headers)
                 self.stats.rate_limited += 1
                 log.warning("%s; waiting %.1f s for the rate-limit reset", error, wait)
                 rate_limit_waits += 1
                 if rate_limit_waits > self.retry.max_rate_limit_waits:
                     raise error
                 continue
-            await self.limiter.release(headers)
+            await self.pacer.release(headers)
             if response.status_code < 400:
                 try:
                     return response.json() if response.content else None
                 except ValueError as exc:  # one odd answer is that record's failure, not the run's
-                    raise IntercomAPIError(
-                        method=method,
-                        path=path,
-                        status=response.status_code,
-                        code="invalid_response",
-                        message="the response body is not JSON",
-                    ) from exc
+                    raise IntercomInvalidResponse(method=method, path=path, status=response.status_code) from exc
             error = IntercomAPIError.from_response(method, path, response)
             if response.status_code not in expected:
                 log.warning("%s", error)

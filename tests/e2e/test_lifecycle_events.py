@@ -27,7 +27,7 @@ from emulators.demo_transitions import SCENARIOS, TransitionPrices, run_transiti
 from emulators.http import EmulatorServer, FaultRule
 from emulators.stripe import StripeEmulator
 from emulators.stripe.periods import days
-from resources.intercom.resource import IntercomResource
+from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import ContactState, StateStore, StateStoreResource
 from resources.stripe import StripeResource

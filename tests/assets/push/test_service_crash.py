@@ -24,7 +24,7 @@ import asyncio, logging, sys
 from assets.attributes.catalog import catalog
 from assets.push.service import PushOptions, sync_intercom
 from tests.fixtures.synthetic import synthetic_frames
-from resources.intercom.resource import IntercomResource
+from resources.intercom import IntercomResource
 from resources.state import StateStore
 
 url, token, state_url = sys.argv[1:4]

@@ -62,7 +62,7 @@ def test_build_from_args_options() -> None:
     runner.server.start()
     try:
         assert runner.app.latency_ms == (50.0, 150.0)
-        assert not runner.app.limiter.enabled
+        assert not runner.app.rate_window.enabled
         assert runner.state_file is None
     finally:
         runner.server.stop()
