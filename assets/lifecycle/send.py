@@ -61,7 +61,7 @@ def _confirmed_contacts(store: StateStore) -> set[str]:
 
 async def _post(client: IntercomClient, item: Outgoing) -> None:
     body = {"event_name": item.name, "created_at": item.created_at, "user_id": item.user_id, "metadata": item.metadata}
-    await client.transport.request("POST", "/events", route="/events", json=body)
+    await client.submit_event(body)
 
 
 async def _deliver(client: IntercomClient, ledger: EventLedger, item: Outgoing, summary: SendSummary) -> None:

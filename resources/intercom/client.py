@@ -105,3 +105,8 @@ class IntercomClient:
             "/contacts/{id}/companies/{company_id}",
             f"/contacts/{contact_id}/companies/{company_intercom_id}",
         )
+
+    # -- data events ----------------------------------------------------------------------
+    async def submit_event(self, body: dict[str, Any]) -> None:
+        """`POST /events`; Intercom de-duplicates a resend with the same user, name and `created_at`."""
+        await self._call("POST", "/events", json=body)
