@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 import stripe
 
-from assets.revenue.money import Money
+from assets.revenue import Money
 from emulators.demo_world.histories import history_start, script_histories
 from emulators.demo_world.stripe_world import stripe_objects
 from emulators.demo_world.warehouse_writer import write_warehouse

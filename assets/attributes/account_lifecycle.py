@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from assets.lifecycle.status import SnapshotFields, account_status, subscription_status
+from assets.lifecycle import SnapshotFields, account_status, subscription_status
 
 
 def _epoch(value: object) -> int | None:

@@ -20,7 +20,7 @@ from assets.lifecycle.policy import event_name_budget
 from assets.lifecycle.send import SendSummary, address, recipients, send_pending
 from assets.metadata import sync_errors_table
 from assets.push.assets import intercom_contacts
-from assets.revenue.rules import rules_for_run
+from assets.revenue import rules_for_run
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
 from resources.state.store import StateStoreResource, SyncError

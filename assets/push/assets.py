@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.attributes.catalog import catalog
+from assets.attributes import catalog
 from assets.metadata import sync_errors_table, table
 from assets.push.plan import PushPlan
 from assets.push.schema import AttributeSchemaError

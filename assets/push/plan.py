@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from assets.attributes.catalog import AttributeSpec, DataType, Model
+from assets.attributes import AttributeSpec, DataType, Model
 
 CUSTOM = "custom_attributes."
 MONTHLY_SPEND_MAX = 2**31 - 1

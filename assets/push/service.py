@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import pandas as pd
 
-from assets.attributes.catalog import AttributeSpec
+from assets.attributes import AttributeSpec
 from assets.push.plan import (
     CUSTOM,
     FieldSpec,
