@@ -21,11 +21,14 @@ $(DAGSTER_HOME)/dagster.yaml:
 demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.demo
 
-## Lint, check the Definitions load, then the whole test suite (SQLite and PostgreSQL).
+## Lint, check the layers (lint-imports) and types (mypy), check the Definitions load, then the
+## whole test suite (SQLite and PostgreSQL).
 test: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	bash .ci/postgres-up
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/dg check defs
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	REVSYNC_ENV=demo VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/dg check defs
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 ## The Dagster UI on http://127.0.0.1:3000: the demo's runs, with both emulators serving the demo's data.

@@ -35,7 +35,7 @@ from resources.state.store import StateStoreResource
 T = TypeVar("T")
 SAMPLE_ROWS = 20
 PLAN_TABLE_ROWS = 500
-COMMON = {"group_name": "push", "kinds": {"intercom"}, "pool": "intercom_api"}
+COMMON: dict[str, Any] = {"group_name": "push", "kinds": {"intercom"}, "pool": "intercom_api"}
 
 
 class IntercomPushConfig(dg.Config):
