@@ -3,9 +3,6 @@ the daily MRR history (refreshing the Stripe snapshot it is computed from)."""
 
 import dagster as dg
 
-# Runs log at INFO (progress lines and failures), not every DEBUG step event, wherever they start.
-INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
 SYNC_GROUPS = ("ingest", "attributes", "push", "lifecycle")
 
 nightly_sync = dg.define_asset_job(
@@ -13,19 +10,16 @@ nightly_sync = dg.define_asset_job(
     selection=dg.AssetSelection.groups(*SYNC_GROUPS),
     description="Pull Stripe and the warehouse, compute attributes and segments, push changes to Intercom.",
     tags={"dagster/max_retries": "1"},
-    config=INFO_LOGS,
 )
 
 mrr_history = dg.define_asset_job(
     "mrr_history",
     selection=dg.AssetSelection.groups("revenue").upstream().required_multi_asset_neighbors(),
     description="MRR per customer for a day and the day's movements. Backfill ranges from the asset graph.",
-    config=INFO_LOGS,
 )
 
 lifecycle_events_job = dg.define_asset_job(
     "lifecycle_events",
     selection=dg.AssetSelection.assets("intercom_lifecycle_events"),
     description="Send pending Stripe lifecycle events to Intercom (the sensor runs it between nightly syncs).",
-    config=INFO_LOGS,
 )

@@ -3,7 +3,8 @@
 The emulators run on the ports `.env.example` names, loaded from the demo's state files under
 `data/` (and saved back on exit), and `dg dev` gets their addresses and demo credentials, so
 `nightly_sync` can be launched from the UI straight away. Dagster's services log at INFO; runs
-launched from the UI log at INFO too (orchestration/jobs.py), not every DEBUG step event.
+launched from the UI log at INFO too (`python_logs` in dagster-instance.yaml), not every DEBUG
+step event.
 """
 
 import argparse
