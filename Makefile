@@ -13,26 +13,34 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(DAGSTER_HOME)/dagster.yaml:
+$(DAGSTER_HOME)/dagster.yaml: dagster-instance.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp dagster-instance.yaml $@
 
 ## Build the demo world on SQLite, start both emulators, run nightly_sync, print a summary.
 demo: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.demo
 
-## Lint, check the Definitions load, then the whole test suite (SQLite and PostgreSQL).
+## Lint, check the layers (lint-imports) and types (mypy), check the Definitions load, then the
+## whole test suite (SQLite and PostgreSQL).
 test: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	bash .ci/postgres-up
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/dg check defs
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	REVSYNC_ENV=demo VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/dg check defs
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 ## The Dagster UI on http://127.0.0.1:3000: the demo's runs, with both emulators serving the demo's data.
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.ui
 
-bench: $(VENV)/.installed
+# The benches also need the `bench` extra (the official Intercom SDK is the push's baseline).
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(PY) bench/revenue.py
 	$(PY) bench/intercom_push.py
 

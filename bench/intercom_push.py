@@ -33,8 +33,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assets.attributes.catalog import catalog  # noqa: E402
-from assets.push.service import PushOptions, SyncResult, ensure_attributes, sync_intercom  # noqa: E402
+from assets.attributes import catalog  # noqa: E402
+from assets.push import PushOptions, SyncResult, ensure_attributes, sync_intercom  # noqa: E402
 from emulators.intercom import DEFAULT_TOKEN  # noqa: E402
 from resources.intercom import IntercomResource  # noqa: E402
 from resources.state import StateStore  # noqa: E402

@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 import stripe
 
-from assets.revenue.money import Money
+from assets.revenue import Money
 from emulators.demo_world.histories import history_start, script_histories
 from emulators.demo_world.stripe_world import stripe_objects
 from emulators.demo_world.warehouse_writer import write_warehouse
@@ -28,9 +28,12 @@ from emulators.http import EmulatorServer
 from emulators.intercom import IntercomEmulator
 from emulators.runner import load_state_file, save_state_file
 from emulators.stripe import StripeEmulator
-from orchestration.definitions import defs
-from orchestration.environments import DEMO_FX_RATES, emulator_resources
+from orchestration.environments import DEMO_FX_RATES, ENVIRONMENT_VARIABLE, emulator_resources
 from resources.settings import SyncSettings
+
+# The demo always runs on the emulators; definitions.py picks its resources when it is imported.
+os.environ[ENVIRONMENT_VARIABLE] = "demo"
+from orchestration.definitions import defs
 
 STRIPE_KEY = "sk_test_revsync_demo"
 INTERCOM_TOKEN = "revsync-demo-token"

@@ -1,4 +1,7 @@
-"""Resources per environment. `REVSYNC_ENV` picks one: `demo` (default) or `production`.
+"""Resources per environment. `REVSYNC_ENV` picks one: `demo` or `production`, and must be set.
+
+There is no default, so a deployment that forgets the variable fails on load instead of running
+against emulator addresses; `make demo`, `make ui`, `make test` and the test suite set `demo`.
 
 `demo` talks to the local emulators at the addresses in `.env` (see `.env.example`) and keeps the
 warehouse and state store in a SQLite file. `production` talks to the real APIs; every secret and
@@ -82,7 +85,12 @@ ENVIRONMENTS = {"demo": demo_resources, "production": production_resources}
 
 
 def resources_for_environment() -> dict[str, Any]:
-    name = os.environ.get(ENVIRONMENT_VARIABLE, "demo")
+    name = os.environ.get(ENVIRONMENT_VARIABLE)
+    if not name:
+        raise ValueError(
+            f"{ENVIRONMENT_VARIABLE} is not set: set it to one of {sorted(ENVIRONMENTS)} "
+            "(production for the real APIs; make demo, make ui and the tests set demo)"
+        )
     if name not in ENVIRONMENTS:
         raise ValueError(f"{ENVIRONMENT_VARIABLE}={name!r}; expected one of {sorted(ENVIRONMENTS)}")
     return ENVIRONMENTS[name]()

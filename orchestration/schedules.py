@@ -6,10 +6,16 @@ its definition. Schedules start STOPPED, as Dagster's are by default: turn it on
 """
 
 import os
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from orchestration.jobs import mrr_history, nightly_sync
+
+if TYPE_CHECKING:  # what Dagster builds for an asset job's partitioned schedule (not exported by name)
+    from dagster._core.definitions.partitions.partitioned_schedule import (
+        UnresolvedPartitionedAssetScheduleDefinition,
+    )
 
 
 def _default_status() -> dg.DefaultScheduleStatus:
@@ -27,7 +33,7 @@ def nightly_sync_schedule() -> dg.ScheduleDefinition:
     )
 
 
-def mrr_history_schedule() -> dg.ScheduleDefinition:
+def mrr_history_schedule() -> "dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition":
     """At 01:30 UTC, the day that just ended (history days are UTC days)."""
     return dg.build_schedule_from_partitioned_job(
         mrr_history, hour_of_day=1, minute_of_hour=30, default_status=_default_status()

@@ -8,8 +8,7 @@ pool with the nightly push). It starts STOPPED: turn it on under Automation.
 
 import dagster as dg
 
-from assets.lifecycle.from_events import STRIPE_EVENT_TYPES
-from assets.lifecycle.ledger import EventLedger
+from assets.lifecycle import STRIPE_EVENT_TYPES, EventLedger
 from orchestration.jobs import lifecycle_events_job
 from resources.state import StateStoreResource
 from resources.stripe import StripeResource

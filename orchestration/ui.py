@@ -1,8 +1,10 @@
 """`make ui`: the Dagster UI on the demo's data, with both emulators serving what `make demo` left.
 
 The emulators run on the ports `.env.example` names, loaded from the demo's state files under
-`data/` (and saved back on exit), and `dagster dev` gets their addresses and demo credentials, so
-`nightly_sync` can be launched from the UI straight away.
+`data/` (and saved back on exit), and `dg dev` gets their addresses and demo credentials, so
+`nightly_sync` can be launched from the UI straight away. Dagster's services log at INFO; runs
+launched from the UI log at INFO too (`python_logs` in dagster-instance.yaml), not every DEBUG
+step event.
 """
 
 import argparse
@@ -33,16 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     load_state_file(intercom_app, args.data_dir / INTERCOM_STATE)
     stripe_server = EmulatorServer(stripe_app, port=STRIPE_PORT).start()
     intercom_server = EmulatorServer(intercom_app, port=INTERCOM_PORT).start()
+    venv = Path(sys.executable).parent.parent
     env = os.environ | {
+        "VIRTUAL_ENV": str(venv),  # dg warns when the active virtualenv is not the project's
         "REVSYNC_ENV": "demo",
         "STRIPE_API_KEY": STRIPE_KEY,
         "STRIPE_BASE_URL": stripe_server.url,
         "INTERCOM_ACCESS_TOKEN": INTERCOM_TOKEN,
         "INTERCOM_BASE_URL": intercom_server.url,
     }
-    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    dg = shutil.which("dg", path=str(Path(sys.executable).parent)) or "dg"
     try:
-        command = [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)]
+        command = [dg, "dev", "--log-level", "info", "-h", "127.0.0.1", "-p", str(args.port)]
         return subprocess.run(command, env=env, check=False).returncode
     except KeyboardInterrupt:
         return 0

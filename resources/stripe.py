@@ -7,6 +7,7 @@ backoff instead of `auto_paging_iter()` (which cannot resume a page after an err
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -75,7 +76,7 @@ class StripeResource(dg.ConfigurableResource):
             page_params = {**params, "limit": PAGE_SIZE}
             if cursor:
                 page_params["starting_after"] = cursor
-            page = self._paced(lambda p=page_params: service.list(p))
+            page = self._paced(functools.partial(service.list, page_params))
             objects = [obj.to_dict() for obj in page.data]
             yield from objects
             if not page.has_more or not objects:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from assets.attributes.catalog import catalog
+from assets.attributes import catalog
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

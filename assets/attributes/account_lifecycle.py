@@ -6,12 +6,14 @@ per-subscription revenue frame, so an attribute and an event never disagree abou
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-from assets.lifecycle.status import SnapshotFields, account_status, subscription_status
+from assets.lifecycle import LifecycleStatus, SnapshotFields, account_status, subscription_status
 
 
-def _epoch(value: object) -> int | None:
+def _epoch(value: Any) -> int | None:  # one cell: NaN/NaT, a Timestamp or epoch seconds
     if pd.isna(value):
         return None
     if isinstance(value, pd.Timestamp):
@@ -25,7 +27,8 @@ def account_lifecycle(subscriptions: pd.DataFrame, customer_to_account: pd.Serie
     `subscriptions` is `mrr_by_subscription`'s frame with a `cancel_at` column (epoch seconds).
     """
     accounts = subscriptions["customer_id"].map(customer_to_account)
-    statuses: dict[str, list] = {}
+    statuses: dict[str, list[LifecycleStatus]] = {}
+    row: Any  # a row of the frame the docstring describes
     for row, account in zip(subscriptions.itertuples(index=False), accounts, strict=True):
         if not isinstance(account, str):
             continue  # unmatched customers are reported by customer_accounts
@@ -43,7 +46,8 @@ def account_lifecycle(subscriptions: pd.DataFrame, customer_to_account: pd.Serie
         {
             "account_id": list(shown),
             "subscription_status": [s.state.value for s in shown.values()],
-            "expires_at": pd.to_datetime([s.expires_at for s in shown.values()], utc=True),
+            # pandas-stubs leave None out of to_datetime's list types; pandas reads it as NaT.
+            "expires_at": pd.to_datetime([s.expires_at for s in shown.values()], utc=True),  # type: ignore[arg-type]
         },
         columns=["account_id", "subscription_status", "expires_at"],
     )

@@ -10,10 +10,9 @@ from assets.attributes.held_back import held_back, mark_incomplete, unpriced_cus
 from assets.attributes.matching import match_customers
 from assets.attributes.segments import PLAYBOOK_SEGMENTS
 from assets.metadata import errors_table, preview, record_problems
-from assets.revenue import mrr_by_subscription, revenue_by_account
+from assets.revenue import mrr_by_subscription, revenue_by_account, rules_for_run
 from assets.revenue.assets import customer_mrr_movements
 from assets.revenue.history_store import MrrHistory
-from assets.revenue.rules import rules_for_run
 from assets.revenue.trends import account_trends
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource

@@ -15,7 +15,7 @@ import pandas as pd
 
 from assets.attributes.catalog import COMPANY_ATTRIBUTES, CONTACT_REVENUE_ATTRIBUTES, SEGMENT_ATTRIBUTES
 from assets.attributes.segments import PLAYBOOK_SEGMENTS, SegmentRule, evaluate_segments
-from assets.revenue.money import currency_exponent
+from assets.revenue import currency_exponent
 
 FREE_STATUS = "free"
 _EPOCH = pd.Timestamp(0, tz="UTC")

@@ -40,7 +40,7 @@ def match_customers(
     for row in by_metadata[unknown].itertuples():
         problems.append(
             MatchProblem(
-                row.customer_id,
+                str(row.customer_id),
                 f"metadata.{metadata_key}",
                 f"names account {row.metadata_account_id!r}, which is not in the warehouse",
             )
@@ -63,10 +63,10 @@ def match_customers(
                 if pd.notna(row.email)
                 else ("has neither account metadata nor an email")
             )
-            problems.append(MatchProblem(row.customer_id, "email", message))
+            problems.append(MatchProblem(str(row.customer_id), "email", message))
         elif len(accounts) > 1:
             problems.append(
-                MatchProblem(row.customer_id, "email", f"email is shared by users of several accounts: {accounts}")
+                MatchProblem(str(row.customer_id), "email", f"email is shared by users of several accounts: {accounts}")
             )
     single = candidates.map(lambda a: a[0] if isinstance(a, list) and len(a) == 1 else None)
     by_email = rest.assign(account_id=single)[["customer_id", "account_id"]].dropna().assign(matched_by="email")

@@ -22,7 +22,7 @@ def attach_price_details(
         if listed is not None and listed.get("tiers") is not None:
             price["tiers"] = listed["tiers"]
         product_id = price["product"] if isinstance(price.get("product"), str) else None
-        if product_id in products:
+        if product_id is not None and product_id in products:
             price["product"] = products[product_id]
         items.append({**item, "price": price})
     return {**subscription, "items": {**subscription["items"], "data": items}}

@@ -20,7 +20,7 @@ from assets.lifecycle.model import DEFAULT_EVENT_NAMES, resolve_event_names
 from assets.lifecycle.service import LifecycleOptions, sync_lifecycle_events
 from assets.metadata import sync_errors_table
 from assets.push.assets import intercom_contacts
-from assets.revenue.rules import rules_for_run
+from assets.revenue import rules_for_run
 from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource

@@ -95,7 +95,7 @@ def collect(stripe: StripeReader, ledger: EventLedger, options: CollectOptions) 
         return Collected("reconciliation", events, restart, snapshot, 0, [], engine.errors)
 
     first_run = cursor is None
-    since = int((options.now - options.lookback).timestamp()) if first_run else cursor.created - skew
+    since = int((options.now - options.lookback).timestamp()) if cursor is None else cursor.created - skew
     listed = list(_events(stripe, since))
     stripe_events = keep_mode(listed, options.allow_test_mode)
     derivation = derive_from_events(

@@ -26,7 +26,7 @@ from assets.lifecycle.model import (
 )
 from assets.lifecycle.parse import SubscriptionView, apply_previous, invoice_subscription_id, object_id
 from assets.lifecycle.rules import billing_issue_key, paid_invoice_key, subscription_transitions
-from assets.revenue.money import Money
+from assets.revenue import Money
 
 SUBSCRIPTION_CREATED = "customer.subscription.created"
 SUBSCRIPTION_UPDATED = "customer.subscription.updated"

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from assets.lifecycle.parse import SubscriptionView
-from assets.revenue.money import Money
+from assets.revenue import Money
 
 
 class LifecycleType(StrEnum):

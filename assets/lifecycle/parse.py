@@ -109,7 +109,7 @@ def normalise_subscription(raw: Payload) -> dict[str, Any]:
     """A subscription payload of any API version, rendered in the pinned version's shape."""
     sub = copy.deepcopy(dict(raw))
     # Pre-basil periods lived on the subscription; each item inherits them.
-    period = {key: sub.pop(key) for key in ("current_period_start", "current_period_end") if key in sub}
+    period: dict[str, Any] = {key: sub.pop(key) for key in ("current_period_start", "current_period_end") if key in sub}
     legacy_plan = sub.pop("plan", None)
     legacy_quantity = sub.pop("quantity", None)
     items = (sub.get("items") or {}).get("data") or []
@@ -232,4 +232,5 @@ class SubscriptionView:
     def main_item(self) -> ItemView | None:
         """The first licensed item (metered add-ons are not the plan)."""
         licensed = [i for i in self.items if i.usage_type != "metered"]
-        return (licensed or list(self.items) or [None])[0]
+        candidates = licensed or list(self.items)
+        return candidates[0] if candidates else None

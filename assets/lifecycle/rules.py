@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from assets.lifecycle.model import LifecycleType
 from assets.lifecycle.parse import SubscriptionView
-from assets.revenue.money import Money
+from assets.revenue import Money
 
 MrrFn = Callable[[SubscriptionView], Money]
 

@@ -14,11 +14,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from assets.ingest.snapshot import attach_price_details
+from assets.ingest import attach_price_details
 from assets.lifecycle.model import Valuation, default_plan_name
 from assets.lifecycle.parse import SubscriptionView
-from assets.revenue import RevenueError, RevenueRules, mrr_by_subscription, subscriptions_frame
-from assets.revenue.money import Money
+from assets.revenue import Money, RevenueError, RevenueRules, mrr_by_subscription, subscriptions_frame
 
 StripeObject = Mapping[str, Any]
 

@@ -1,1 +1,37 @@
-"""assets/push."""
+"""The push to Intercom: the per-record plan (diff against the last confirmed state), the
+attribute schema check and the service that runs both. The Dagster assets live in
+`assets.push.assets`; the rules are in docs/push.md.
+"""
+
+from assets.push.plan import PushPlan, RecordPlan, plan_companies, plan_contacts
+from assets.push.schema import AttributeSchemaError, SchemaPlan, plan_attribute_schema
+from assets.push.service import (
+    PushFailed,
+    PushOptions,
+    PushSummary,
+    SyncResult,
+    check_error_rate,
+    ensure_attributes,
+    push_companies,
+    push_contacts,
+    sync_intercom,
+)
+
+__all__ = [
+    "AttributeSchemaError",
+    "PushFailed",
+    "PushOptions",
+    "PushPlan",
+    "PushSummary",
+    "RecordPlan",
+    "SchemaPlan",
+    "SyncResult",
+    "check_error_rate",
+    "ensure_attributes",
+    "plan_attribute_schema",
+    "plan_companies",
+    "plan_contacts",
+    "push_companies",
+    "push_contacts",
+    "sync_intercom",
+]

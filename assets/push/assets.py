@@ -12,7 +12,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.attributes.catalog import catalog
+from assets.attributes import catalog
 from assets.metadata import sync_errors_table, table
 from assets.push.plan import PushPlan
 from assets.push.schema import AttributeSchemaError
@@ -31,7 +31,7 @@ from resources.state import StateStoreResource
 
 SAMPLE_ROWS = 20
 PLAN_TABLE_ROWS = 500
-COMMON = {"group_name": "push", "kinds": {"intercom"}, "pool": "intercom_api"}
+COMMON: dict[str, Any] = {"group_name": "push", "kinds": {"intercom"}, "pool": "intercom_api"}
 
 
 class IntercomPushConfig(dg.Config):

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from assets.attributes.catalog import AttributeSpec, DataType, Model
+from assets.attributes import AttributeSpec, DataType, Model
 
 CUSTOM = "custom_attributes."
 MONTHLY_SPEND_MAX = 2**31 - 1
@@ -78,7 +78,8 @@ def round_monthly_spend(values: pd.Series) -> pd.Series:
     be cleared, so nothing is sent. An account with no MRR arrives as an explicit 0.
     """
     amounts = pd.to_numeric(values, errors="raise").astype("Float64")
-    return np.floor(amounts + 0.5).clip(0, MONTHLY_SPEND_MAX).astype("Int64")
+    # pandas-stubs type a ufunc on a Series as an ndarray; pandas returns the Series.
+    return np.floor(amounts + 0.5).clip(0, MONTHLY_SPEND_MAX).astype("Int64")  # type: ignore[return-value]
 
 
 def _normalise(column: pd.Series, spec: FieldSpec) -> pd.Series:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets.attributes.catalog import RESERVED_PREFIX, AttributeSpec
+from assets.attributes import RESERVED_PREFIX, AttributeSpec
 
 MAX_CUSTOM_ATTRIBUTES = 250
 _VALID_NAME = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import pandas as pd
 
-from assets.attributes.catalog import AttributeSpec
+from assets.attributes import AttributeSpec
 from assets.push.plan import (
     CUSTOM,
     FieldSpec,
@@ -151,7 +151,8 @@ class _Batcher(Generic[T]):
     """Collects confirmed state and writes it every `every` items (and at the end)."""
 
     def __init__(self, save: Callable[[list[T]], None], every: int) -> None:
-        self._save, self._every, self._items = save, every, []  # type: list[T]
+        self._save, self._every = save, every
+        self._items: list[T] = []
 
     def add(self, item: T) -> None:
         self._items.append(item)
@@ -380,7 +381,8 @@ async def push_contacts(
     if options.dry_run:
         _finish(store, summary, run_id, options.dry_run)
         return summary, plan
-    company_ids: dict[str, str] = store.load_companies()["intercom_id"].to_dict()
+    companies = store.load_companies()
+    company_ids: dict[str, str] = dict(zip(companies.index, companies["intercom_id"], strict=True))
     new = [r for r in plan.records if r.action != "update"]
     store.mark_pending_contacts(r.key for r in new if r.action == "create")
     saved = _Batcher(store.save_contacts, options.state_flush_every)

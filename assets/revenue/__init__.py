@@ -2,7 +2,12 @@
 
 `subscription_mrr` and `trial_mrr` compute one subscription exactly; `subscriptions_frame`,
 `mrr_by_subscription`, `revenue_by_customer` and `revenue_by_account` compute the same over
-DataFrames for the pipeline. Rules and their vendor alternatives: docs/revenue.md.
+DataFrames for the pipeline; `mrr_movements` and `revenue_on_day` turn two days of it into the
+movement history. Rules and their vendor alternatives: docs/revenue.md.
+
+The history's storage (`history_store.MrrHistory`, `trends.account_trends`) sits on the state store
+and is imported from its modules, so importing the engine never loads the store (or Dagster).
+The Dagster assets live in `assets.revenue.assets`.
 """
 
 from __future__ import annotations
@@ -13,20 +18,28 @@ from typing import Any
 
 from assets.revenue.exact import SubscriptionFigures, epoch_seconds, subscription_figures
 from assets.revenue.frame import Framed, mrr_by_subscription, subscriptions_frame
-from assets.revenue.money import Money
+from assets.revenue.money import Money, currency_exponent
+from assets.revenue.movements import MOVEMENTS, history_row, mrr_movements, revenue_on_day
 from assets.revenue.records import Flattener, RevenueError, RevenueRecordError
 from assets.revenue.rollup import revenue_by_account, revenue_by_customer
-from assets.revenue.rules import DEFAULT_RULES, RevenueRules
+from assets.revenue.rules import DEFAULT_RULES, RevenueRules, rules_for_run
 
 __all__ = [
+    "DEFAULT_RULES",
+    "MOVEMENTS",
     "Framed",
     "Money",
     "RevenueError",
     "RevenueRecordError",
     "RevenueRules",
+    "currency_exponent",
+    "history_row",
     "mrr_by_subscription",
+    "mrr_movements",
     "revenue_by_account",
     "revenue_by_customer",
+    "revenue_on_day",
+    "rules_for_run",
     "subscription_mrr",
     "subscriptions_frame",
     "trial_mrr",

@@ -7,6 +7,7 @@ partition is MRR at the end of that UTC day, reconstructed from the latest subsc
 
 import os
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -23,7 +24,7 @@ OWNERS = ["team:revops"]
 HISTORY_START = os.environ.get("REVSYNC_HISTORY_START", "2025-01-01")
 
 history_partitions = dg.DailyPartitionsDefinition(start_date=HISTORY_START)
-HISTORY = {
+HISTORY: dict[str, Any] = {
     "group_name": "revenue",
     "owners": OWNERS,
     "partitions_def": history_partitions,

@@ -117,7 +117,9 @@ def _timestamps(values: np.ndarray) -> pd.Series:
     return pd.Series(values.astype("M8[s]"), copy=False).dt.tz_localize("UTC")
 
 
-def _exact_rounded(items: pd.DataFrame, starts: np.ndarray, subs: np.ndarray, rules: RevenueRules, as_of: float):
+def _exact_rounded(
+    items: pd.DataFrame, starts: np.ndarray, subs: np.ndarray, rules: RevenueRules, as_of: float
+) -> list[int]:
     """List MRR of the subscriptions at `subs` (indexes into `starts`) from the exact engine."""
     ends = np.append(starts[1:], len(items))
     rows = np.concatenate([np.arange(starts[sub], ends[sub]) for sub in subs])

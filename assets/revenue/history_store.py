@@ -50,7 +50,9 @@ class MrrHistory:
         self._replace(self.movements, day, rows.assign(day=day)[MOVEMENT_COLUMNS])
 
     def _replace(self, table: sa.Table, day: date, rows: pd.DataFrame) -> None:
-        records = [{k: (None if pd.isna(v) else v) for k, v in record.items()} for record in rows.to_dict("records")]
+        records = [
+            {str(k): (None if pd.isna(v) else v) for k, v in record.items()} for record in rows.to_dict("records")
+        ]
         with self.store.engine.begin() as conn:
             conn.execute(sa.delete(table).where(table.c.day == day))
             if records:

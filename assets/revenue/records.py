@@ -184,7 +184,7 @@ def parse_price(price: Any, currency: str) -> PriceFields:
     if not isinstance(recurring, dict):
         raise _FieldError("price.recurring", "not a recurring price")
     interval = recurring.get("interval")
-    if interval not in DEFAULT_PERIODS_PER_YEAR:
+    if not isinstance(interval, str) or interval not in DEFAULT_PERIODS_PER_YEAR:
         raise _FieldError("price.recurring.interval", f"unknown interval {interval!r}")
     interval_count = recurring.get("interval_count") or 1
     if not isinstance(interval_count, int) or interval_count < 1:
@@ -354,7 +354,7 @@ def _column(name: str, values: Sequence[Any]) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))  # a tuple value stays one cell
 
 
-def _transpose(rows: list[tuple], width: int) -> list[tuple]:
+def _transpose(rows: Sequence[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
     return list(zip(*rows, strict=True)) if rows else [()] * width
 
 
@@ -377,18 +377,18 @@ class Flattener:
             return self._price_codes[price["id"], currency]
         except (KeyError, TypeError):
             pass
-        key = (price.get("id"), currency) if isinstance(price, dict) else None
-        cacheable = key is not None and bool(key[0])
-        if cacheable and key in self._price_errors:
+        price_id = price.get("id") if isinstance(price, dict) else None
+        key = (price_id, currency) if price_id else None  # cache only prices with an id
+        if key is not None and key in self._price_errors:
             raise self._price_errors[key]
         try:
             self.prices.append(parse_price(price, currency))
         except _FieldError as error:
-            if cacheable:
+            if key is not None:
                 self._price_errors[key] = error
             raise
         code = len(self.prices) - 1
-        if cacheable:
+        if key is not None:
             self._price_codes[key] = code
         return code
 

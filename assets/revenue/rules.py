@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -70,18 +70,21 @@ class RevenueRules:
 
 DEFAULT_RULES = RevenueRules()
 
+# The predicates below take Python scalars (exact engine) or NumPy arrays (vectorised engine) alike.
+ScalarOrArray = Any
 
-def transformed_quantity(quantity, divide_by, round_up):
+
+def transformed_quantity(quantity: ScalarOrArray, divide_by: ScalarOrArray, round_up: ScalarOrArray) -> ScalarOrArray:
     """Stripe transform_quantity: quantity / divide_by rounded up or down (divide_by 1 = none)."""
     return quantity // divide_by + (round_up & (quantity % divide_by != 0))
 
 
-def is_in(values, options: frozenset[str]):
+def is_in(values: ScalarOrArray, options: frozenset[str]) -> ScalarOrArray:
     """`values in options` for one string or element-wise for an array."""
     return values in options if isinstance(values, str) else np.isin(values, list(options))
 
 
-def status_counts(status, cancel_at_period_end, rules: RevenueRules):
+def status_counts(status: ScalarOrArray, cancel_at_period_end: ScalarOrArray, rules: RevenueRules) -> ScalarOrArray:
     """Whether a subscription in `status` contributes to MRR."""
     counted = is_in(status, rules.counted_statuses)
     if rules.count_cancel_at_period_end:
@@ -89,7 +92,14 @@ def status_counts(status, cancel_at_period_end, rules: RevenueRules):
     return counted & np.logical_not(cancel_at_period_end)
 
 
-def discount_counts(duration, start, end, period_start, as_of: float, rules: RevenueRules):
+def discount_counts(
+    duration: ScalarOrArray,
+    start: ScalarOrArray,
+    end: ScalarOrArray,
+    period_start: ScalarOrArray,
+    as_of: float,
+    rules: RevenueRules,
+) -> ScalarOrArray:
     """Whether a discount reduces MRR at `as_of` (epoch seconds; NaN = missing time).
 
     forever: always. repeating: unless `forever_only`, while not ended (no `end` = not ended).
@@ -112,7 +122,7 @@ def rules_for_run(
 ) -> RevenueRules:
     """The revenue rules for a run: docs/revenue.md's defaults, the run's reporting currency, and
     `fx_rates` (the `fx_rates` asset's frame) or else the configured rates."""
-    rates = (
-        dict(configured_rates) if fx_rates is None else dict(zip(fx_rates["currency"], fx_rates["rate"], strict=True))
+    rates = parse_rates(
+        configured_rates if fx_rates is None else dict(zip(fx_rates["currency"], fx_rates["rate"], strict=True))
     )
     return RevenueRules(reporting_currency=reporting_currency, fx_rates=rates)

@@ -35,7 +35,8 @@ class VectorMrr(NamedTuple):
 
 
 def _places(values: Iterable[Decimal]) -> int:
-    return max((max(-v.as_tuple().exponent, 0) for v in values), default=0)
+    # Parsed prices are finite, so each exponent is an int (only NaN/Infinity have a letter there).
+    return max((max(-int(v.as_tuple().exponent), 0) for v in values), default=0)
 
 
 def _scaled(values: Iterable[Decimal], places: int) -> list[int]:
@@ -175,7 +176,7 @@ def mrr_amounts(items: pd.DataFrame, sub_starts: np.ndarray, rules: RevenueRules
     undiscounted = amount.astype(float) * multiplier
     adjust = np.zeros(len(sub_starts), dtype=dtype)  # subscription-level reductions not assigned to an item
 
-    def step(values: np.ndarray, rows: np.ndarray, off: np.ndarray, pct: np.ndarray, reduction: np.ndarray):
+    def step(values: np.ndarray, rows: np.ndarray, off: np.ndarray, pct: np.ndarray, reduction: np.ndarray) -> None:
         """One discount step: percent rows scale, amount rows subtract; the denominator grows by P if needed."""
         nonlocal denominator
         is_pct = off == 0

@@ -15,7 +15,7 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 DEFAULT_WINDOW_S = 10.0
@@ -28,8 +28,8 @@ class RateLimitHeaders:
     reset: float | None
 
     @classmethod
-    def parse(cls, headers: dict[str, str] | object) -> RateLimitHeaders:
-        get = headers.get  # type: ignore[attr-defined]
+    def parse(cls, headers: Mapping[str, str]) -> RateLimitHeaders:
+        get = headers.get
 
         def number(name: str) -> float | None:
             raw = get(name)

@@ -20,7 +20,7 @@ created by `create_all`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import SchemaItem
 
 _CHUNK = 1000
 
@@ -113,7 +114,7 @@ class StateStore:
     def table_name(self, suffix: str) -> str:
         return f"{self.prefix}{suffix}"
 
-    def define_table(self, suffix: str, *columns: sa.SchemaItem, **kwargs: Any) -> sa.Table:
+    def define_table(self, suffix: str, *columns: SchemaItem, **kwargs: Any) -> sa.Table:
         """A prefixed table on this store's metadata; `create_all` creates it.
 
         Defining a table the store already has returns it: several assets of one run share a
@@ -156,7 +157,7 @@ class StateStore:
     def mark_pending_contacts(self, external_ids: Iterable[str]) -> None:
         """Remember creates about to be sent, so a crashed run's successor looks them up first."""
         now = _now()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "external_id": key,
                 "intercom_id": None,
@@ -228,7 +229,10 @@ class StateStore:
     def _write(self, table: sa.Table, rows: list[dict[str, Any]], keys: list[str], *, update: bool = True) -> None:
         if not rows:
             return
-        dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+        dialects: dict[str, Callable[[sa.Table], postgresql.Insert | sqlite.Insert]] = {
+            "postgresql": postgresql.insert,
+            "sqlite": sqlite.insert,
+        }
         insert = dialects.get(self.engine.dialect.name)
         if insert is None:
             raise NotImplementedError(f"state store supports {sorted(dialects)}, not {self.engine.dialect.name}")

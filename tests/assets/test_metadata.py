@@ -1,4 +1,4 @@
-from assets.ingest.fx_rates import RateProblem
+from assets.ingest import RateProblem
 from assets.metadata import errors_table, sync_errors_table
 from resources.state import SyncError
 

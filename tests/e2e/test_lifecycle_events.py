@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
+from assets.lifecycle import DEFAULT_EVENT_NAMES, LifecycleType
 from assets.lifecycle.assets import LifecycleEventsConfig, intercom_lifecycle_events
-from assets.lifecycle.model import DEFAULT_EVENT_NAMES, LifecycleType
 from emulators.demo_transitions import SCENARIOS, TransitionPrices, run_transitions
 from emulators.http import EmulatorServer, FaultRule
 from emulators.stripe import StripeEmulator

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from assets.revenue.movements import MOVEMENTS
+from assets.revenue import MOVEMENTS
 from tests.e2e.harness import AS_OF, sync_world
 
 pytestmark = pytest.mark.slow

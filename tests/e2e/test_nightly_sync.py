@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from assets.attributes.catalog import COMPANY_ATTRIBUTES, catalog
+from assets.attributes import COMPANY_ATTRIBUTES, catalog
 from emulators.demo_world.planted import CASES
 from tests.e2e.harness import metadata, sync_world
 

@@ -34,10 +34,22 @@ def test_schedule_runs_at_two_in_the_configured_timezone(monkeypatch):
 
 def test_unknown_environment_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("REVSYNC_ENV", "staging")
-    with pytest.raises(ValueError, match="REVSYNC_ENV='staging'"):
+    try:
+        with pytest.raises(ValueError, match="REVSYNC_ENV='staging'"):
+            importlib.reload(definitions)
+    finally:
+        monkeypatch.setenv("REVSYNC_ENV", "demo")
         importlib.reload(definitions)
+
+
+def test_a_deployment_that_forgets_the_environment_fails_naming_the_variable(monkeypatch):
     monkeypatch.delenv("REVSYNC_ENV")
-    importlib.reload(definitions)
+    try:
+        with pytest.raises(ValueError, match=r"REVSYNC_ENV is not set: set it to one of \['demo', 'production'\]"):
+            importlib.reload(definitions)
+    finally:
+        monkeypatch.setenv("REVSYNC_ENV", "demo")
+        importlib.reload(definitions)
 
 
 def test_production_resources_take_secrets_from_the_environment(monkeypatch):
@@ -47,5 +59,5 @@ def test_production_resources_take_secrets_from_the_environment(monkeypatch):
         stripe = reloaded.defs.resources["stripe"]
         assert stripe.base_url is None  # the real API
     finally:
-        monkeypatch.delenv("REVSYNC_ENV")
+        monkeypatch.setenv("REVSYNC_ENV", "demo")
         importlib.reload(definitions)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.lifecycle.from_events import STRIPE_EVENT_TYPES
-from assets.lifecycle.ledger import Cursor, EventLedger
+from assets.lifecycle import STRIPE_EVENT_TYPES, Cursor, EventLedger
 from orchestration.sensors import stripe_lifecycle_events_sensor
 from resources.state import StateStoreResource
 from resources.stripe import StripeResource

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from assets.lifecycle import SubscriptionView
 from assets.lifecycle.from_events import derive_from_events
 from assets.lifecycle.model import (
     MAX_METADATA_KEYS,
@@ -16,7 +17,6 @@ from assets.lifecycle.model import (
     resolve_event_names,
     utc,
 )
-from assets.lifecycle.parse import SubscriptionView
 from assets.revenue import subscription_mrr
 from emulators.stripe import objects
 from tests.fixtures.stripe_events import (

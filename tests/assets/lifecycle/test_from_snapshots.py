@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from assets.lifecycle.from_events import derive_from_events
+from assets.lifecycle import Valuation, derive_from_events, resolve_event_names, utc
 from assets.lifecycle.from_snapshots import Snapshot, derive_from_snapshots
-from assets.lifecycle.model import Valuation, resolve_event_names, utc
 from assets.revenue import subscription_mrr
 from tests.fixtures.stripe_events import DAY, PRO, PRO_YEARLY, T, event, subscription
 

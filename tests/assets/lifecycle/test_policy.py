@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assets.lifecycle.from_events import derive_from_events
+from assets.lifecycle import derive_from_events
 from assets.lifecycle.model import (
     DEFAULT_EVENT_NAMES,
     LifecycleType,

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from assets.lifecycle.model import utc
-from assets.lifecycle.parse import SubscriptionView
+from assets.lifecycle import SubscriptionView, utc
 from assets.lifecycle.status import FREE, LifecycleStatus, SubscriptionState, account_status, subscription_status
 from tests.fixtures.stripe_events import DAY, T, subscription
 

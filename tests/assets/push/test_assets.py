@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
-from assets.attributes.catalog import catalog
+from assets.attributes import catalog
 from assets.push.assets import intercom_companies, intercom_contacts, intercom_data_attributes
 from emulators.http import FaultRule
 from resources.settings import SyncSettings

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from assets.attributes.catalog import AttributeSpec, catalog
+from assets.attributes import AttributeSpec, catalog
+from assets.push import AttributeSchemaError, plan_attribute_schema
 from assets.push.plan import (
     company_fields,
     contact_fields,
@@ -14,7 +15,6 @@ from assets.push.plan import (
     plan_contacts,
     round_monthly_spend,
 )
-from assets.push.schema import AttributeSchemaError, plan_attribute_schema
 
 SPECS = [
     AttributeSpec("plan", "contact", "string", ""),

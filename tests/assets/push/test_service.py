@@ -9,8 +9,8 @@ import logging
 import pandas as pd
 import pytest
 
-from assets.attributes.catalog import catalog
-from assets.push.schema import AttributeSchemaError
+from assets.attributes import catalog
+from assets.push import AttributeSchemaError
 from assets.push.service import PushFailed, PushOptions, SyncResult, check_error_rate, sync_intercom
 from emulators.http import EmulatorServer, FaultRule
 from emulators.inprocess import INPROCESS_URL, InProcessTransport

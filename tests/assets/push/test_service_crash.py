@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assets.attributes.catalog import catalog
+from assets.attributes import catalog
 from assets.push.plan import CUSTOM, contact_fields, desired_values
 from tests.assets.push.test_service import make_store, push
 from tests.fixtures.synthetic import synthetic_frames

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from assets.attributes.matching import match_customers
-from assets.attributes.segments import evaluate_segments
-from assets.revenue.rules import RevenueRules
+from assets.attributes import evaluate_segments, match_customers
+from assets.revenue import RevenueRules
 from emulators.demo_world import build_world, stripe_objects, write_warehouse
 from emulators.demo_world.__main__ import main
 from emulators.demo_world.planted import CASES, CUSTOMERS

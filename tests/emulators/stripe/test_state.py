@@ -10,15 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import stripe
 
 from emulators.http import Request
 from emulators.stripe import StripeEmulator, objects
+from tests.fixtures.reference import reference_file
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH, STRIPE_TEST_KEY
 
 REPO = Path(__file__).resolve().parents[3]
-FIXTURES = REPO / ".." / "shared" / "reference" / "stripe-fixtures3.json"
 # Real fields the fixture file cannot show, each with why: (kind, path) → reason.
 NOT_IN_FIXTURE = {
     ("subscription", "status_details"): "added in 2026-09-30.endive, after the dahlia-era fixture (reference §1.1)",
@@ -124,9 +123,7 @@ def test_a_bulk_loaded_world_pages_correctly(stripe_app: StripeEmulator, stripe_
 
 
 def _fixture_resources() -> dict[str, Any]:
-    if not FIXTURES.exists():
-        pytest.fail(f"Stripe's fixtures3.json is not at {FIXTURES}: shapes cannot be compared")
-    return json.loads(FIXTURES.read_text())["resources"]
+    return json.loads(reference_file("stripe-fixtures3.json").read_text())["resources"]
 
 
 def _extra_keys(kind: str, ours: Any, theirs: Any, path: str = "") -> list[str]:
