@@ -9,6 +9,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 from assets.attributes import assets as attributes  # noqa: E402
+from assets.checks import assets as checks  # noqa: E402
 from assets.ingest import assets as ingest  # noqa: E402
 from assets.lifecycle import assets as lifecycle  # noqa: E402
 from assets.push import assets as push  # noqa: E402
@@ -20,6 +21,7 @@ from orchestration.sensors import stripe_lifecycle_events_sensor  # noqa: E402
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([ingest, revenue, attributes, push, lifecycle]),
+    asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[nightly_sync, mrr_history, lifecycle_events_job],
     schedules=[nightly_sync_schedule(), mrr_history_schedule()],
     sensors=[stripe_lifecycle_events_sensor],

@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from resources.check_settings import CheckSettings
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
 from resources.state.store import StateStoreResource
@@ -47,6 +48,7 @@ def emulator_resources(
         "warehouse": WarehouseResource(url=warehouse_url, fx_rates_table=fx_rates_table),
         "state": StateStoreResource(url=warehouse_url),
         "settings": settings,
+        "checks": CheckSettings.from_environment(),
     }
 
 
@@ -75,6 +77,7 @@ def production_resources() -> dict[str, Any]:
             fx_rates=dg.EnvVar("REVSYNC_FX_RATES"),
             account_metadata_key=dg.EnvVar("REVSYNC_STRIPE_ACCOUNT_METADATA_KEY"),
         ),
+        "checks": CheckSettings.from_environment(),
     }
 
 

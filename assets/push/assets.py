@@ -7,7 +7,9 @@ asset writes the same names. Resource keys: `intercom` (IntercomResource), `stat
 """
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import dagster as dg
@@ -35,7 +37,11 @@ from resources.state.store import StateStoreResource
 T = TypeVar("T")
 SAMPLE_ROWS = 20
 PLAN_TABLE_ROWS = 500
-COMMON = {"group_name": "push", "kinds": {"intercom"}, "pool": "intercom_api"}
+# The UI shows an Intercom asset overdue when its last successful push is older than this.
+PUSH_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=float(os.environ.get("REVSYNC_PUSH_FRESHNESS_HOURS", "26")))
+)
+COMMON = {"group_name": "push", "kinds": {"intercom"}, "pool": "intercom_api", "freshness_policy": PUSH_FRESHNESS}
 
 
 class IntercomPushConfig(dg.Config):
@@ -93,7 +99,8 @@ def _result(summary: PushSummary, plan: PushPlan, options: PushOptions, extra: d
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(**COMMON)
+# The attribute schema waits for the frames (and their blocking checks): no write before they pass.
+@dg.asset(**COMMON, deps=["contact_attributes", "company_attributes"])
 def intercom_data_attributes(
     context: dg.AssetExecutionContext, config: IntercomPushConfig, intercom: IntercomResource, settings: SyncSettings
 ) -> dg.MaterializeResult:
