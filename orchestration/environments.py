@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from resources.alerts import AlertResource
 from resources.check_settings import CheckSettings
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
@@ -49,6 +50,7 @@ def emulator_resources(
         "state": StateStoreResource(url=warehouse_url),
         "settings": settings,
         "checks": CheckSettings.from_environment(),
+        "alerts": AlertResource.from_environment(),
     }
 
 
@@ -78,6 +80,7 @@ def production_resources() -> dict[str, Any]:
             account_metadata_key=dg.EnvVar("REVSYNC_STRIPE_ACCOUNT_METADATA_KEY"),
         ),
         "checks": CheckSettings.from_environment(),
+        "alerts": AlertResource.from_environment(),
     }
 
 

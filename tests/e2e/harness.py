@@ -70,10 +70,14 @@ class SyncWorld:
         return {**defaults, **self.overrides}
 
     def run(
-        self, job: str = "nightly_sync", run_config: dict[str, Any] | None = None, tags: dict[str, str] | None = None
+        self,
+        job: str = "nightly_sync",
+        run_config: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        instance: dg.DagsterInstance | None = None,
     ) -> dg.ExecuteInProcessResult:
         return defs.resolve_job_def(job).execute_in_process(
-            resources=self.resources(), run_config=run_config, tags=tags, raise_on_error=False
+            resources=self.resources(), run_config=run_config, tags=tags, instance=instance, raise_on_error=False
         )
 
     def backfill_history(self, first: date, last: date) -> dg.ExecuteInProcessResult:
