@@ -91,7 +91,16 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
         "segments": _metadata_value(result, "contact_attributes", "segment_sizes") or {},
         "mrr_total": float(Money(mrr_minor, reporting_currency).major()),
         "mrr_currency": reporting_currency,
+        "checks": check_counts(result),
     }
+
+
+def check_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """Check evaluations of the run: passed, failed (blocking) and warned (warnings, acknowledged)."""
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    warned = sum(e.severity == dg.AssetCheckSeverity.WARN for e in failed)
+    return {"passed": len(evaluations) - len(failed), "failed": len(failed) - warned, "warned": warned}
 
 
 def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEmulator) -> None:
@@ -107,6 +116,8 @@ def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEm
     print(f"  Intercom companies upserted: {summary['companies_upserted']}")
     print(f"  custom attribute values written: {summary['attributes_written']}")
     print(f"  lifecycle events sent: {summary['events_sent']}")
+    checks = summary["checks"]
+    print(f"  checks: {checks['passed']} passed, {checks['failed']} failed, {checks['warned']} warned")
     for name, size in summary["segments"].items():
         print(f"  segment {name}: {size} contacts")
     print(f"  Intercom emulator now holds: {json.dumps(stats)}")
