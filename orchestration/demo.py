@@ -79,10 +79,10 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
     return {
         "run_id": result.run_id,
         "success": result.success,
-        "contacts_created": count("intercom_contacts", "contacts_created"),
-        "contacts_updated": count("intercom_contacts", "contacts_updated"),
+        "contacts_created": count("intercom_contacts", "created"),
+        "contacts_updated": count("intercom_contacts", "updated"),
         "contacts_unchanged": count("intercom_contacts", "unchanged"),
-        "companies_upserted": count("intercom_companies", "companies_upserted"),
+        "companies_upserted": count("intercom_companies", "created") + count("intercom_companies", "updated"),
         "attributes_created": count("intercom_data_attributes", "created"),
         "attributes_written": count("intercom_contacts", "attributes_written")
         + count("intercom_companies", "attributes_written"),

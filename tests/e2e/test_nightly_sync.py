@@ -73,15 +73,15 @@ def test_nightly_sync_end_to_end_then_nothing_to_write(warehouse_url):
         assert seats.astype("int64").tolist() == paying["seats"].astype("int64").tolist()
 
         contact_counts = metadata(first, "intercom_contacts")
-        assert contact_counts["contacts_created"] == len(contacts)
+        assert contact_counts["created"] == len(contacts)
 
         # Same data again: nothing is written to Intercom.
         writes_before = _writes(env.intercom_app.counters)
         second = env.run()
         assert second.success
-        assert metadata(second, "intercom_contacts")["contacts_created"] == 0
-        assert metadata(second, "intercom_contacts")["contacts_updated"] == 0
-        assert metadata(second, "intercom_companies")["companies_upserted"] == 0
+        assert metadata(second, "intercom_contacts")["created"] == 0
+        assert metadata(second, "intercom_contacts")["updated"] == 0
+        assert metadata(second, "intercom_companies")["updated"] == 0
         assert _writes(env.intercom_app.counters) == writes_before
 
 
