@@ -19,7 +19,6 @@ from typing import Any
 import dagster as dg
 import stripe
 
-from assets.revenue.money import Money
 from emulators.demo_world.histories import history_start, script_histories
 from emulators.demo_world.stripe_world import stripe_objects
 from emulators.demo_world.warehouse_writer import write_warehouse
@@ -75,7 +74,7 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
     def count(asset: str, key: str) -> int:
         return int(_metadata_value(result, asset, key) or 0)
 
-    mrr_minor = count("account_revenue", "reporting_mrr_total_minor")
+    mrr = float(_metadata_value(result, "account_revenue", f"mrr_{reporting_currency.lower()}") or 0)
     return {
         "run_id": result.run_id,
         "success": result.success,
@@ -89,7 +88,7 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
         "records_failed": count("intercom_contacts", "failed") + count("intercom_companies", "failed"),
         "events_sent": count("intercom_lifecycle_events", "events_sent"),
         "segments": _metadata_value(result, "contact_attributes", "segment_sizes") or {},
-        "mrr_total": float(Money(mrr_minor, reporting_currency).major()),
+        "mrr_total": mrr,
         "mrr_currency": reporting_currency,
         "checks": check_counts(result),
     }

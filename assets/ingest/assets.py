@@ -1,6 +1,7 @@
 """Ingest: snapshots of Stripe and the warehouse, the inputs every later stage reads."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
@@ -151,9 +152,18 @@ def usage_aggregates(warehouse: WarehouseResource, settings: SyncSettings) -> dg
     """Per user: lifetime and last-30-days counts per usage metric, and the last activity.
 
     Aggregated inside the warehouse with one GROUP BY; raw events never reach this process.
+    Metadata: `newest_event_at` (the freshness check's input) and `active_users_30d`.
     """
     frame = warehouse.usage_aggregates(settings.usage_metrics, settings.now())
+    newest = frame["last_active_at"].max() if len(frame) else None
+    window = settings.now() - timedelta(days=30)
     return dg.MaterializeResult(
         value=frame,
-        metadata={"dagster/row_count": len(frame), "as_of": settings.now().isoformat(), "preview": preview(frame)},
+        metadata={
+            "dagster/row_count": len(frame),
+            "as_of": settings.now().isoformat(),
+            "newest_event_at": "" if newest is None or pd.isna(newest) else newest.isoformat(),
+            "active_users_30d": int((frame["last_active_at"] >= window).sum()),
+            "preview": preview(frame),
+        },
     )
