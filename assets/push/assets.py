@@ -114,6 +114,8 @@ def intercom_data_attributes(
 
     Missing ones are created (archived ones unarchived). A type conflict, a name taken on the other
     model, a `stripe_*` name or too few of the 250 slots fails here, before any contact is touched.
+    It waits for the contact and company frames, so their blocking checks gate every Intercom write.
+    Metadata: `attributes`, `present`, `created`, `unarchived`, `slots_left`.
     """
     options = config.options(intercom)
     specs = catalog(settings.usage_metrics)
@@ -151,6 +153,9 @@ def intercom_companies(
     """Accounts as Intercom companies: upsert by `company_id`, only changed fields, empty ones cleared.
 
     `monthly_spend` is rounded half up to a whole unit. Records that fail land in `sync_errors`.
+    Metadata (docs/push.md, "Metadata of a real run"): `created`, `updated`, `unchanged`, `failed`,
+    `error_rate_percent`, `attributes_written`, `cleared`, `requests`, `rate_limited`, `duration_s`,
+    and `plan_sample` (`attribute: old → new`).
     """
     options = config.options(intercom)
     summary, plan = _with_client(
@@ -180,7 +185,8 @@ def intercom_contacts(
     """Users as Intercom contacts keyed by `external_id`, attached to their company.
 
     Only changed attributes are sent; state is recorded after Intercom confirms. Identity rules
-    (409 recovery, leads, shared and changed emails) are in docs/push.md.
+    (409 recovery, leads, shared and changed emails) are in docs/push.md. Metadata: as
+    `intercom_companies`, plus `attached`, `detached` (company attachments) and `adopted` (leads).
     """
     options = config.options(intercom)
     summary, plan = _with_client(
