@@ -19,7 +19,6 @@ from typing import Any
 import dagster as dg
 import stripe
 
-from assets.revenue import Money
 from emulators.demo_world.histories import history_start, script_histories
 from emulators.demo_world.stripe_world import stripe_objects
 from emulators.demo_world.warehouse_writer import write_warehouse
@@ -78,23 +77,32 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
     def count(asset: str, key: str) -> int:
         return int(_metadata_value(result, asset, key) or 0)
 
-    mrr_minor = count("account_revenue", "reporting_mrr_total_minor")
+    mrr = float(_metadata_value(result, "account_revenue", f"mrr_{reporting_currency.lower()}") or 0)
     return {
         "run_id": result.run_id,
         "success": result.success,
-        "contacts_created": count("intercom_contacts", "contacts_created"),
-        "contacts_updated": count("intercom_contacts", "contacts_updated"),
+        "contacts_created": count("intercom_contacts", "created"),
+        "contacts_updated": count("intercom_contacts", "updated"),
         "contacts_unchanged": count("intercom_contacts", "unchanged"),
-        "companies_upserted": count("intercom_companies", "companies_upserted"),
+        "companies_upserted": count("intercom_companies", "created") + count("intercom_companies", "updated"),
         "attributes_created": count("intercom_data_attributes", "created"),
         "attributes_written": count("intercom_contacts", "attributes_written")
         + count("intercom_companies", "attributes_written"),
         "records_failed": count("intercom_contacts", "failed") + count("intercom_companies", "failed"),
         "events_sent": count("intercom_lifecycle_events", "events_sent"),
         "segments": _metadata_value(result, "contact_attributes", "segment_sizes") or {},
-        "mrr_total": float(Money(mrr_minor, reporting_currency).major()),
+        "mrr_total": mrr,
         "mrr_currency": reporting_currency,
+        "checks": check_counts(result),
     }
+
+
+def check_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """Check evaluations of the run: passed, failed (blocking) and warned (warnings, acknowledged)."""
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    warned = sum(e.severity == dg.AssetCheckSeverity.WARN for e in failed)
+    return {"passed": len(evaluations) - len(failed), "failed": len(failed) - warned, "warned": warned}
 
 
 def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEmulator) -> None:
@@ -110,6 +118,8 @@ def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEm
     print(f"  Intercom companies upserted: {summary['companies_upserted']}")
     print(f"  custom attribute values written: {summary['attributes_written']}")
     print(f"  lifecycle events sent: {summary['events_sent']}")
+    checks = summary["checks"]
+    print(f"  checks: {checks['passed']} passed, {checks['failed']} failed, {checks['warned']} warned")
     for name, size in summary["segments"].items():
         print(f"  segment {name}: {size} contacts")
     print(f"  Intercom emulator now holds: {json.dumps(stats)}")

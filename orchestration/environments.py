@@ -13,6 +13,8 @@ from typing import Any
 
 import dagster as dg
 
+from resources.alerts import AlertResource
+from resources.check_settings import CheckSettings
 from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
@@ -50,6 +52,8 @@ def emulator_resources(
         "warehouse": WarehouseResource(url=warehouse_url, fx_rates_table=fx_rates_table),
         "state": StateStoreResource(url=warehouse_url),
         "settings": settings,
+        "checks": CheckSettings.from_environment(),
+        "alerts": AlertResource.from_environment(),
     }
 
 
@@ -78,6 +82,8 @@ def production_resources() -> dict[str, Any]:
             fx_rates=dg.EnvVar("REVSYNC_FX_RATES"),
             account_metadata_key=dg.EnvVar("REVSYNC_STRIPE_ACCOUNT_METADATA_KEY"),
         ),
+        "checks": CheckSettings.from_environment(),
+        "alerts": AlertResource.from_environment(),
     }
 
 

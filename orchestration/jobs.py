@@ -5,9 +5,13 @@ import dagster as dg
 
 SYNC_GROUPS = ("ingest", "attributes", "push", "lifecycle")
 
+DRY_RUN_TAG = "revsync/dry_run"
+# The dry run's plan is not part of a real push.
+PUSH_PLAN = dg.AssetSelection.assets("intercom_push_plan")
+
 nightly_sync = dg.define_asset_job(
     "nightly_sync",
-    selection=dg.AssetSelection.groups(*SYNC_GROUPS),
+    selection=dg.AssetSelection.groups(*SYNC_GROUPS) - PUSH_PLAN,
     description="Pull Stripe and the warehouse, compute attributes and segments, push changes to Intercom.",
     tags={"dagster/max_retries": "1"},
 )
@@ -22,4 +26,19 @@ lifecycle_events_job = dg.define_asset_job(
     "lifecycle_events",
     selection=dg.AssetSelection.assets("intercom_lifecycle_events"),
     description="Send pending Stripe lifecycle events to Intercom (the sensor runs it between nightly syncs).",
+)
+
+intercom_dry_run = dg.define_asset_job(
+    "intercom_dry_run",
+    selection=PUSH_PLAN.upstream() - dg.AssetSelection.groups("revenue"),
+    description="The dry run: ingest, attributes and their checks, then the push plan (attribute: old → new) "
+    "in intercom_push_plan. Nothing is written to Intercom and no Intercom asset is materialized.",
+    tags={DRY_RUN_TAG: "true"},
+)
+
+sync_checks = dg.define_asset_job(
+    "sync_checks",
+    selection=dg.AssetSelection.groups("ingest", "attributes"),
+    description="Ingest and attributes with every check that gates the push, without pushing: "
+    "is tonight's data fit to send?",
 )

@@ -28,6 +28,7 @@ def nightly_sync_schedule() -> dg.ScheduleDefinition:
         name="nightly_sync_schedule",
         job=nightly_sync,
         cron_schedule="0 2 * * *",
+        description="The nightly sync at 02:00 in REVSYNC_SCHEDULE_TIMEZONE (default UTC).",
         execution_timezone=os.environ.get("REVSYNC_SCHEDULE_TIMEZONE", "UTC"),
         default_status=_default_status(),
     )
@@ -36,5 +37,9 @@ def nightly_sync_schedule() -> dg.ScheduleDefinition:
 def mrr_history_schedule() -> "dg.ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition":
     """At 01:30 UTC, the day that just ended (history days are UTC days)."""
     return dg.build_schedule_from_partitioned_job(
-        mrr_history, hour_of_day=1, minute_of_hour=30, default_status=_default_status()
+        mrr_history,
+        description="MRR history for the UTC day that just ended, at 01:30 UTC.",
+        hour_of_day=1,
+        minute_of_hour=30,
+        default_status=_default_status(),
     )

@@ -14,7 +14,12 @@ from resources.state import StateStoreResource
 from resources.stripe import StripeResource
 
 
-@dg.sensor(job=lifecycle_events_job, minimum_interval_seconds=900, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(
+    job=lifecycle_events_job,
+    minimum_interval_seconds=900,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Every 15 minutes: runs lifecycle_events when Stripe has a lifecycle event newer than the cursor.",
+)
 def stripe_lifecycle_events_sensor(stripe: StripeResource, state: StateStoreResource) -> dg.RunRequest | dg.SkipReason:
     """Run `lifecycle_events` when Stripe has a lifecycle event newer than the ledger's cursor."""
     cursor = EventLedger(state.store).cursor()

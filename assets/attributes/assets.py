@@ -10,7 +10,7 @@ from assets.attributes.held_back import held_back, mark_incomplete, unpriced_cus
 from assets.attributes.matching import match_customers
 from assets.attributes.segments import PLAYBOOK_SEGMENTS
 from assets.metadata import errors_table, preview, record_problems
-from assets.revenue import mrr_by_subscription, revenue_by_account, rules_for_run
+from assets.revenue import Money, mrr_by_subscription, revenue_by_account, rules_for_run
 from assets.revenue.assets import customer_mrr_movements
 from assets.revenue.history_store import MrrHistory
 from assets.revenue.trends import account_trends
@@ -70,8 +70,11 @@ def subscription_revenue(
         metadata={
             "dagster/row_count": len(frame),
             "counting_toward_mrr": len(counted),
-            "mrr_minor_by_currency": dg.MetadataValue.json(
-                {str(k): int(v) for k, v in counted.groupby("currency")["mrr_minor"].sum().items()}
+            "mrr_by_currency": dg.MetadataValue.json(
+                {
+                    str(k): float(Money(int(v), str(k)).major())
+                    for k, v in counted.groupby("currency")["mrr_minor"].sum().items()
+                }
             ),
             "errors": errors_table(errors),
         },
@@ -91,6 +94,9 @@ def account_revenue(
 ) -> dg.MaterializeResult[pd.DataFrame]:
     """Revenue per account: the sum over its customers' subscriptions, in its currency and the reporting one.
 
+    Metadata: `mrr_<reporting currency>` (total MRR, major units), `paying_accounts`,
+    `incomplete_accounts` (held back from the push) and the per-record `errors`.
+
     `revenue_complete` is False for an account with a subscription that could not be read or
     priced, or without an exchange rate: its contacts and company are held back from the push.
     """
@@ -105,13 +111,14 @@ def account_revenue(
     unpriced = unpriced_customers(stripe_subscriptions, subscription_revenue, unreadable_subscriptions)
     frame = mark_incomplete(frame, unpriced, mapping)
     record_problems(context, state, "account", errors)
-    reporting_total = frame["reporting_mrr_minor"].dropna().sum() if len(frame) else 0
+    reporting_total = int(frame["reporting_mrr_minor"].dropna().sum()) if len(frame) else 0
+    currency = rules.reporting_currency.lower()
     return dg.MaterializeResult(
         value=frame,
         metadata={
             "dagster/row_count": len(frame),
-            "reporting_currency": rules.reporting_currency,
-            "reporting_mrr_total_minor": int(reporting_total),
+            f"mrr_{currency}": float(Money(reporting_total, currency).major()),
+            "paying_accounts": int((frame["reporting_mrr_minor"].fillna(0) > 0).sum()),
             "incomplete_accounts": int((~frame["revenue_complete"]).sum()),
             "errors": errors_table(errors),
             "preview": preview(frame),

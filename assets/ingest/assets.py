@@ -1,6 +1,7 @@
 """Ingest: snapshots of Stripe and the warehouse, the inputs every later stage reads."""
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 import pandas as pd
@@ -17,10 +18,15 @@ from resources.warehouse import WarehouseResource
 GROUP = "ingest"
 OWNERS = ["team:revops"]
 
+# Stripe and the warehouse are across a network: a step that still fails after the clients' own
+# per-request retries (an outage, a dropped database connection) is tried again whole, later.
+NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+COMMON = {"group_name": GROUP, "owners": OWNERS, "retry_policy": NETWORK_RETRY}
+
 CUSTOMER_COLUMNS = ["customer_id", "email", "metadata_account_id", "livemode", "created"]
 
 
-@dg.asset(group_name=GROUP, kinds={"stripe", "pandas"}, owners=OWNERS)
+@dg.asset(**COMMON, kinds={"stripe", "pandas"})
 def stripe_customers(stripe: StripeResource, settings: SyncSettings) -> dg.MaterializeResult[pd.DataFrame]:
     """Every Stripe customer with its email and the account id from its metadata."""
     key = settings.account_metadata_key
@@ -55,7 +61,8 @@ def stripe_customers(stripe: StripeResource, settings: SyncSettings) -> dg.Mater
             owners=OWNERS,
             description="Subscriptions that could not be read, with their customer, field and message.",
         ),
-    }
+    },
+    retry_policy=NETWORK_RETRY,
 )
 def stripe_subscription_snapshot(
     context: dg.AssetExecutionContext, stripe: StripeResource, state: StateStoreResource
@@ -106,7 +113,7 @@ def stripe_subscription_snapshot(
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlalchemy", "pandas"}, owners=OWNERS)
+@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
 def fx_rates(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:
@@ -126,28 +133,37 @@ def fx_rates(
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlalchemy", "pandas"}, owners=OWNERS)
+@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
 def warehouse_accounts(warehouse: WarehouseResource) -> dg.MaterializeResult[pd.DataFrame]:
     """Product accounts (Intercom companies): account_id, name, created_at."""
     frame = warehouse.read_accounts()
     return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame), "preview": preview(frame)})
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlalchemy", "pandas"}, owners=OWNERS)
+@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
 def warehouse_users(warehouse: WarehouseResource) -> dg.MaterializeResult[pd.DataFrame]:
     """Product users (Intercom contacts): user_id, account_id, email, name, created_at."""
     frame = warehouse.read_users()
     return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame), "preview": preview(frame)})
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlalchemy", "pandas"}, owners=OWNERS)
+@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
 def usage_aggregates(warehouse: WarehouseResource, settings: SyncSettings) -> dg.MaterializeResult[pd.DataFrame]:
     """Per user: lifetime and last-30-days counts per usage metric, and the last activity.
 
     Aggregated inside the warehouse with one GROUP BY; raw events never reach this process.
+    Metadata: `newest_event_at` (the freshness check's input) and `active_users_30d`.
     """
     frame = warehouse.usage_aggregates(settings.usage_metrics, settings.now())
+    newest = frame["last_active_at"].max() if len(frame) else None
+    window = settings.now() - timedelta(days=30)
     return dg.MaterializeResult(
         value=frame,
-        metadata={"dagster/row_count": len(frame), "as_of": settings.now().isoformat(), "preview": preview(frame)},
+        metadata={
+            "dagster/row_count": len(frame),
+            "as_of": settings.now().isoformat(),
+            "newest_event_at": "" if newest is None or pd.isna(newest) else newest.isoformat(),
+            "active_users_30d": int((frame["last_active_at"] >= window).sum()),
+            "preview": preview(frame),
+        },
     )

@@ -6,6 +6,8 @@ asset writes the same names. Resource keys: `intercom` (IntercomResource), `stat
 (StateStoreResource). All three run in the `intercom_api` pool, so no two runs write at once.
 """
 
+import os
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -14,8 +16,8 @@ from pydantic import Field
 
 from assets.attributes import catalog
 from assets.metadata import sync_errors_table, table
-from assets.push.plan import PushPlan
-from assets.push.schema import AttributeSchemaError
+from assets.push.plan import PLAN_COLUMNS, PushPlan
+from assets.push.schema import AttributeSchemaError, SchemaPlan
 from assets.push.service import (
     PushFailed,
     PushOptions,
@@ -25,17 +27,25 @@ from assets.push.service import (
     push_companies,
     push_contacts,
 )
-from resources.intercom import IntercomResource
+from resources.intercom import IntercomClient, IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 
 SAMPLE_ROWS = 20
 PLAN_TABLE_ROWS = 500
-COMMON: dict[str, Any] = {"group_name": "push", "kinds": {"intercom"}, "pool": "intercom_api"}
+# The UI shows an Intercom asset overdue when its last successful push is older than this.
+PUSH_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=float(os.environ.get("REVSYNC_PUSH_FRESHNESS_HOURS", "26")))
+)
+COMMON: dict[str, Any] = {
+    "group_name": "push",
+    "kinds": {"intercom"},
+    "pool": "intercom_api",
+    "freshness_policy": PUSH_FRESHNESS,
+}
 
 
 class IntercomPushConfig(dg.Config):
-    dry_run: bool = Field(default=False, description="Plan everything, send no write, record no state.")
     full_resync: bool = Field(
         default=False, description="Ignore the last pushed values: send every value and clear every empty one."
     )
@@ -46,7 +56,6 @@ class IntercomPushConfig(dg.Config):
 
     def options(self, intercom: IntercomResource) -> PushOptions:
         return PushOptions(
-            dry_run=self.dry_run,
             full_resync=self.full_resync,
             attribute_prefix=intercom.attribute_prefix,
             max_error_rate=self.max_error_rate,
@@ -54,26 +63,35 @@ class IntercomPushConfig(dg.Config):
         )
 
 
-def _metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[str, Any]:
-    counts = {f"plan_{k}": v for k, v in plan.counts().items()}
-    sample = pd.DataFrame(plan.table_rows(SAMPLE_ROWS), columns=["key", "action", "set", "clear", "attach", "detach"])
+def push_metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[str, Any]:
+    """The headline figures of a push (described in docs/push.md, "Metadata of a run")."""
+    sample = pd.DataFrame(plan.table_rows(SAMPLE_ROWS), columns=PLAN_COLUMNS)
     metadata: dict[str, Any] = {
-        **counts,
-        **summary.counts(),
-        "dry_run": dry_run,
         "dagster/row_count": plan.total,
+        "created": summary.created,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "failed": summary.failed,
+        "error_rate_percent": round(100 * summary.error_rate, 2),
+        "attributes_written": summary.attributes_written,
+        "cleared": summary.cleared,
+        "requests": summary.requests,
+        "rate_limited": summary.rate_limited,
+        "duration_s": summary.duration_s,
         "plan_sample": dg.MetadataValue.md(sample.to_markdown(index=False) if len(sample) else "_nothing to send_"),
     }
+    if plan.model == "contact":
+        metadata.update(attached=summary.attached, detached=summary.detached, adopted=summary.adopted)
     if dry_run:
-        rows = plan.table_rows(PLAN_TABLE_ROWS)
-        metadata["plan"] = table(rows, ["key", "action", "set", "clear", "attach", "detach"])
+        metadata.update({f"planned_{k}": v for k, v in plan.counts().items() if k not in ("records", "unchanged")})
+        metadata["plan"] = table(plan.table_rows(PLAN_TABLE_ROWS), PLAN_COLUMNS)
     if summary.errors:
         metadata["failures"] = sync_errors_table(summary.errors)
     return metadata
 
 
-def _result(summary: PushSummary, plan: PushPlan, options: PushOptions, extra: dict[str, int]) -> dg.MaterializeResult:
-    metadata = {**extra, **_metadata(summary, plan, options.dry_run)}
+def _result(summary: PushSummary, plan: PushPlan, options: PushOptions) -> dg.MaterializeResult:
+    metadata = push_metadata(summary, plan, dry_run=False)
     try:
         check_error_rate(summary, options.max_error_rate)
     except PushFailed as exc:
@@ -81,7 +99,7 @@ def _result(summary: PushSummary, plan: PushPlan, options: PushOptions, extra: d
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(**COMMON)
+@dg.asset(**COMMON, deps=["contact_attributes", "company_attributes"])
 def intercom_data_attributes(
     context: dg.AssetExecutionContext, config: IntercomPushConfig, intercom: IntercomResource, settings: SyncSettings
 ) -> dg.MaterializeResult:
@@ -89,6 +107,8 @@ def intercom_data_attributes(
 
     Missing ones are created (archived ones unarchived). A type conflict, a name taken on the other
     model, a `stripe_*` name or too few of the 250 slots fails here, before any contact is touched.
+    It waits for the contact and company frames, so their blocking checks gate every Intercom write.
+    Metadata: `attributes`, `present`, `created`, `unarchived`, `slots_left`.
     """
     options = config.options(intercom)
     specs = catalog(settings.usage_metrics)
@@ -96,17 +116,22 @@ def intercom_data_attributes(
         plan = intercom.run_with_client(lambda client: ensure_attributes(client, specs, options, context.log))
     except AttributeSchemaError as exc:
         raise dg.Failure(description=str(exc)) from exc
-    return dg.MaterializeResult(
-        metadata={
-            "dry_run": options.dry_run,
-            "attributes": len(specs),
-            "present": len(plan.present),
-            "created": 0 if options.dry_run else len(plan.to_create),
-            "to_create": dg.MetadataValue.json([n.name for n in plan.to_create]),
-            "unarchived": 0 if options.dry_run else len(plan.to_unarchive),
-            "slots_left": plan.slots_left - (0 if options.dry_run else len(plan.to_create) + len(plan.to_unarchive)),
-        }
-    )
+    return dg.MaterializeResult(metadata=attribute_metadata(plan, len(specs), dry_run=False))
+
+
+def attribute_metadata(plan: SchemaPlan, attributes: int, dry_run: bool) -> dict[str, Any]:
+    """The schema's headline figures; a dry run names what it would create and changes nothing."""
+    made = 0 if dry_run else len(plan.to_create) + len(plan.to_unarchive)
+    metadata: dict[str, Any] = {
+        "attributes": attributes,
+        "present": len(plan.present),
+        "created": 0 if dry_run else len(plan.to_create),
+        "unarchived": 0 if dry_run else len(plan.to_unarchive),
+        "slots_left": plan.slots_left - made,
+    }
+    if dry_run:
+        metadata["to_create"] = dg.MetadataValue.json([named.name for named in plan.to_create])
+    return metadata
 
 
 @dg.asset(**COMMON, deps=[intercom_data_attributes])
@@ -121,6 +146,9 @@ def intercom_companies(
     """Accounts as Intercom companies: upsert by `company_id`, only changed fields, empty ones cleared.
 
     `monthly_spend` is rounded half up to a whole unit. Records that fail land in `sync_errors`.
+    Metadata (docs/push.md, "Metadata of a real run"): `created`, `updated`, `unchanged`, `failed`,
+    `error_rate_percent`, `attributes_written`, `cleared`, `requests`, `rate_limited`, `duration_s`,
+    and `plan_sample` (`attribute: old → new`).
     """
     options = config.options(intercom)
     summary, plan = intercom.run_with_client(
@@ -134,8 +162,7 @@ def intercom_companies(
             context.log,
         ),
     )
-    extra = {"companies_upserted": summary.created + summary.updated}
-    return _result(summary, plan, options, extra)
+    return _result(summary, plan, options)
 
 
 @dg.asset(**COMMON, deps=[intercom_data_attributes, intercom_companies])
@@ -150,7 +177,8 @@ def intercom_contacts(
     """Users as Intercom contacts keyed by `external_id`, attached to their company.
 
     Only changed attributes are sent; state is recorded after Intercom confirms. Identity rules
-    (409 recovery, leads, shared and changed emails) are in docs/push.md.
+    (409 recovery, leads, shared and changed emails) are in docs/push.md. Metadata: as
+    `intercom_companies`, plus `attached`, `detached` (company attachments) and `adopted` (leads).
     """
     options = config.options(intercom)
     summary, plan = intercom.run_with_client(
@@ -164,5 +192,55 @@ def intercom_contacts(
             context.log,
         ),
     )
-    extra = {"contacts_created": summary.created, "contacts_updated": summary.updated}
-    return _result(summary, plan, options, extra)
+    return _result(summary, plan, options)
+
+
+class PushPlanConfig(dg.Config):
+    full_resync: bool = Field(default=False, description="Plan as if nothing had been pushed before.")
+
+
+@dg.asset(
+    group_name="push",
+    kinds={"intercom"},
+    owners=["team:revops"],
+)
+def intercom_push_plan(
+    context: dg.AssetExecutionContext,
+    config: PushPlanConfig,
+    intercom: IntercomResource,
+    state: StateStoreResource,
+    settings: SyncSettings,
+    contact_attributes: pd.DataFrame,
+    company_attributes: pd.DataFrame,
+) -> dg.MaterializeResult:
+    """The dry run: what the next push would send, computed and shown, nothing written.
+
+    Reads Intercom's attribute schema and the state store, plans the attributes, companies and
+    contacts exactly as the push would, and records the plan here; the Intercom assets are not
+    materialized. Metadata: `attributes_to_create`, per model `<model>_creates`/`_updates`/
+    `_attribute_values`/`_clears`/`_unchanged`, and `companies_plan`/`contacts_plan` tables of
+    `attribute: old → new` changes (first 500). Run it with the `intercom_dry_run` job.
+    """
+    options = PushOptions(dry_run=True, full_resync=config.full_resync, attribute_prefix=intercom.attribute_prefix)
+    specs = catalog(settings.usage_metrics)
+    run_id = context.run.run_id
+
+    async def plan_all(client: IntercomClient) -> tuple[SchemaPlan, PushPlan, PushPlan]:
+        attributes = await ensure_attributes(client, specs, options, context.log)
+        _, companies = await push_companies(
+            client, state.store, company_attributes, specs, options, run_id, context.log
+        )
+        _, contacts = await push_contacts(client, state.store, contact_attributes, specs, options, run_id, context.log)
+        return attributes, companies, contacts
+
+    attributes, companies, contacts = intercom.run_with_client(plan_all)
+    metadata: dict[str, Any] = {
+        "dagster/row_count": len(companies.records) + len(contacts.records),
+        "attributes_to_create": dg.MetadataValue.json([named.name for named in attributes.to_create]),
+    }
+    for name, plan in (("companies", companies), ("contacts", contacts)):
+        counts = plan.counts()
+        for key in ("creates", "updates", "attribute_values", "clears", "unchanged"):
+            metadata[f"{name}_{key}"] = counts[key]
+        metadata[f"{name}_plan"] = table(plan.table_rows(PLAN_TABLE_ROWS), PLAN_COLUMNS)
+    return dg.MaterializeResult(metadata=metadata)

@@ -14,7 +14,7 @@ vectorised comparison per frame; Python loops run only over records that need a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -145,6 +145,7 @@ class RecordPlan:
     attach: bool = False
     previous_company_id: str | None = None  # contacts: the company recorded as attached
     detach: bool = False
+    previous: dict[str, Any] = field(default_factory=dict)  # last confirmed value of each changed field
 
     @property
     def cleared(self) -> list[str]:
@@ -196,20 +197,36 @@ class PushPlan:
         }
 
     def table_rows(self, limit: int | None = None) -> list[dict[str, str]]:
-        """One row per planned record, for the dry-run plan table."""
-        rows = []
-        for r in self.records[:limit]:
-            rows.append(
-                {
-                    "key": r.key,
-                    "action": r.action,
-                    "set": ", ".join(k.removeprefix(CUSTOM) for k, v in r.changes.items() if v is not None),
-                    "clear": ", ".join(k.removeprefix(CUSTOM) for k in r.cleared),
-                    "attach": (r.company_id or "") if r.attach else "",
-                    "detach": (r.previous_company_id or "") if r.detach else "",
-                }
-            )
-        return rows
+        """One row per planned record, for the plan sample and the dry-run plan table: each change
+        as `attribute: old → new` (∅ = no value, so `x: 5 → ∅` is a clear)."""
+        return [
+            {
+                "key": r.key,
+                "action": r.action,
+                "changes": "; ".join(
+                    f"{k.removeprefix(CUSTOM)}: {_shown(r.previous.get(k))} → {_shown(v)}" for k, v in r.changes.items()
+                ),
+                "attach": (r.company_id or "") if r.attach else "",
+                "detach": (r.previous_company_id or "") if r.detach else "",
+            }
+            for r in self.records[:limit]
+        ]
+
+
+PLAN_COLUMNS = ["key", "action", "changes", "attach", "detach"]
+
+
+def _shown(value: Any) -> str:
+    return "∅" if value is None else str(value)
+
+
+def with_previous(records: list[RecordPlan], state: pd.DataFrame, desired: pd.DataFrame) -> list[RecordPlan]:
+    """The records with the last confirmed value of each field they change (read for them only)."""
+    if not records:
+        return records
+    last = last_values(state, desired.loc[[r.key for r in records]])
+    rows = last.astype(object).where(last.notna(), None).to_dict("index")
+    return [replace(r, previous={k: rows[r.key].get(k) for k in r.changes}) for r in records]
 
 
 def _records_needing_calls(
@@ -265,6 +282,7 @@ def plan_companies(
     plan = PushPlan(model="company", total=len(desired))
     for key, action, intercom_id, changes, values in _records_needing_calls(desired, changed, actions, ids, no_extra):
         plan.records.append(RecordPlan(key, action, intercom_id, changes, values))
+    plan.records = with_previous(plan.records, state, desired)
     return plan
 
 
@@ -297,6 +315,7 @@ def plan_contacts(
                 detach=bool(detach[key]),
             )
         )
+    plan.records = with_previous(plan.records, state, desired)
     return plan
 
 

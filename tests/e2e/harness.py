@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,11 +18,15 @@ from emulators.intercom import IntercomEmulator
 from emulators.stripe import StripeEmulator
 from orchestration.definitions import defs
 from orchestration.environments import DEMO_FX_RATES, emulator_resources
+from resources.check_settings import CheckSettings
 from resources.settings import SyncSettings
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STRIPE_KEY = "sk_test_e2e"
 INTERCOM_TOKEN = "e2e-token"
+# The 150-user world plants 4 unmatched Stripe customers among about 33 (12 %): more than a real
+# deployment should accept, so the small world's runs allow it. tests/e2e/test_checks.py covers the limit.
+SMALL_WORLD_CHECKS = CheckSettings(max_unmatched_customer_percent=15)
 
 
 @dataclass
@@ -33,6 +37,14 @@ class SyncWorld:
     intercom: EmulatorServer
     usage_metrics: dict[str, str] | None = None  # None: the catalog's defaults
     fx_rates_table: str | None = None
+    as_of: datetime = AS_OF
+    # Resources replacing the emulator-backed defaults (e.g. other check thresholds, a warehouse view).
+    overrides: dict[str, Any] = field(default_factory=lambda: {"checks": SMALL_WORLD_CHECKS})
+
+    @property
+    def stripe_app(self) -> StripeEmulator:
+        assert isinstance(self.stripe.app, StripeEmulator)
+        return self.stripe.app
 
     @property
     def intercom_app(self) -> IntercomEmulator:
@@ -41,11 +53,11 @@ class SyncWorld:
 
     def resources(self) -> dict[str, Any]:
         settings = SyncSettings(
-            as_of=AS_OF.isoformat(),
+            as_of=self.as_of.isoformat(),
             fx_rates=DEMO_FX_RATES,
             **({"usage_metrics": self.usage_metrics} if self.usage_metrics else {}),
         )
-        return emulator_resources(
+        defaults = emulator_resources(
             stripe_url=self.stripe.url,
             stripe_key=STRIPE_KEY,
             intercom_url=self.intercom.url,
@@ -55,12 +67,17 @@ class SyncWorld:
             fx_rates_table=self.fx_rates_table,
             stripe_requests_per_second=1000,  # the e2e emulator has no rate limit; pacing has its own test
         )
+        return {**defaults, **self.overrides}
 
     def run(
-        self, job: str = "nightly_sync", run_config: dict[str, Any] | None = None, tags: dict[str, str] | None = None
+        self,
+        job: str = "nightly_sync",
+        run_config: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        instance: dg.DagsterInstance | None = None,
     ) -> dg.ExecuteInProcessResult:
         return defs.resolve_job_def(job).execute_in_process(
-            resources=self.resources(), run_config=run_config, tags=tags, raise_on_error=False
+            resources=self.resources(), run_config=run_config, tags=tags, instance=instance, raise_on_error=False
         )
 
     def backfill_history(self, first: date, last: date) -> dg.ExecuteInProcessResult:

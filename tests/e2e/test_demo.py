@@ -16,6 +16,7 @@ REQUIRED = {
     "attributes_written",
     "events_sent",
     "segments",
+    "checks",
     "mrr_total",
 }
 
@@ -26,6 +27,8 @@ def _last_json_line(output: str) -> dict:
 
 def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    # The planted unmatched customers are a larger share of a 120-user world than of the default 1,000.
+    monkeypatch.setenv("REVSYNC_CHECK_MAX_UNMATCHED_CUSTOMER_PERCENT", "20")
     args = ["--users", "120", "--seed", "5", "--data-dir", str(tmp_path)]
 
     assert main(args) == 0
@@ -38,6 +41,7 @@ def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     assert first["events_sent"] >= 16  # the scripted histories: every lifecycle event type at least once
     assert set(first["segments"]) == {"ready_for_pro_upgrade", "team_expansion_candidate"}
     assert all(size > 0 for size in first["segments"].values())
+    assert first["checks"] == {"passed": 8, "failed": 0, "warned": 0}
 
     assert main(args) == 0
     second = _last_json_line(capsys.readouterr().out)
@@ -46,3 +50,4 @@ def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     assert second["events_sent"] == 0
     assert second["mrr_total"] == first["mrr_total"]
     assert second["segments"] == first["segments"]
+    assert second["checks"] == first["checks"]

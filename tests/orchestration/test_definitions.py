@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 import dagster as dg
 import pytest
@@ -61,3 +62,30 @@ def test_production_resources_take_secrets_from_the_environment(monkeypatch):
     finally:
         monkeypatch.setenv("REVSYNC_ENV", "demo")
         importlib.reload(definitions)
+
+
+def test_every_job_schedule_and_sensor_is_described():
+    defs = definitions.defs
+    described = [*defs.jobs, *defs.schedules, *defs.sensors]
+    assert {d.name for d in described} >= {"nightly_sync", "intercom_dry_run", "sync_checks", "run_failure_alert"}
+    assert all(d.description for d in described), [d.name for d in described if not d.description]
+
+
+def test_ingest_retries_whole_steps_with_backoff_and_the_push_declares_freshness():
+    job = definitions.defs.resolve_job_def("nightly_sync")
+    for node in ("stripe_customers", "stripe_subscription_snapshot", "warehouse_users", "usage_aggregates"):
+        policy = job.graph.node_named(node).definition.retry_policy
+        assert policy is not None and policy.max_retries == 3 and policy.backoff == dg.Backoff.EXPONENTIAL, node
+    assert job.graph.node_named("intercom_contacts").definition.retry_policy is None  # retries per request
+    specs = {spec.key.path[-1]: spec for spec in definitions.defs.resolve_all_asset_specs()}
+    for asset in ("intercom_data_attributes", "intercom_companies", "intercom_contacts"):
+        policy = specs[asset].freshness_policy
+        assert policy is not None and policy.fail_window.to_timedelta() == timedelta(hours=26), asset
+
+
+def test_the_push_waits_for_every_blocking_check():
+    graph = definitions.defs.resolve_asset_graph()
+    blocking = {key for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
+    assert len(blocking) == 8
+    upstream = graph.get(dg.AssetKey("intercom_data_attributes")).parent_keys
+    assert {dg.AssetKey("contact_attributes"), dg.AssetKey("company_attributes")} <= upstream

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.attributes import catalog
-from assets.push.assets import intercom_companies, intercom_contacts, intercom_data_attributes
+from assets.push.assets import intercom_companies, intercom_contacts, intercom_data_attributes, intercom_push_plan
 from emulators.http import FaultRule
 from resources.settings import SyncSettings
 from resources.state import StateStore, StateStoreResource
@@ -30,12 +30,13 @@ def upstream(contacts: pd.DataFrame, companies: pd.DataFrame) -> list[dg.AssetsD
     return [contact_attributes, company_attributes]
 
 
-def materialize(app, token, state_url, frames, **config) -> dg.ExecuteInProcessResult:
-    run_config = {"ops": {name: {"config": config} for name in PUSH_ASSETS}}
+def materialize(app, token, state_url, frames, assets=None, **config) -> dg.ExecuteInProcessResult:
+    assets = assets or [intercom_data_attributes, intercom_companies, intercom_contacts]
+    run_config = {"ops": {asset.op.name: {"config": config} for asset in assets}}
     # Dagster rebuilds a ConfigurableResource from its config, which would drop the transport.
     intercom = dg.ResourceDefinition.hardcoded_resource(inprocess_intercom(app, token, backoff_base_s=0.01))
     return dg.materialize(
-        [*upstream(*frames), intercom_data_attributes, intercom_companies, intercom_contacts],
+        [*upstream(*frames), *assets],
         resources={
             "intercom": intercom,
             "state": StateStoreResource(url=state_url),
@@ -54,15 +55,33 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
 def test_dry_run_shows_the_plan_and_sends_nothing(intercom_app, intercom_token, tmp_path):
     frames = synthetic_frames(10, users_per_account=5)
     intercom_app.exchanges = []
-    result = materialize(intercom_app, intercom_token, f"sqlite:///{tmp_path}/s.db", frames, dry_run=True)
+    state_url = f"sqlite:///{tmp_path}/s.db"
+    result = materialize(intercom_app, intercom_token, state_url, frames, assets=[intercom_push_plan])
     assert result.success
     assert all(x["request"].method == "GET" for x in intercom_app.exchanges)
-    contacts = metadata(result, "intercom_contacts")
-    assert (contacts["plan_creates"], contacts["plan_attaches"], contacts["contacts_created"]) == (10, 10, 0)
-    assert contacts["dry_run"] is True and "| user-000000 | create   |" in contacts["plan_sample"]
-    assert len(contacts["plan"].records) == 10
-    assert len(metadata(result, "intercom_data_attributes")["to_create"]) == len(catalog())
+    assert not [e for e in result.get_asset_materialization_events() if e.asset_key.path[0] in PUSH_ASSETS]
+    plan = metadata(result, "intercom_push_plan")
+    assert (plan["contacts_creates"], plan["companies_creates"]) == (10, 2)
+    assert len(plan["attributes_to_create"]) == len(catalog())
+    rows = plan["contacts_plan"].records
+    assert len(rows) == 10
+    first_email = frames[0].loc[0, "email"]
+    assert rows[0].data["changes"].startswith(f"email: ∅ → {first_email}; ")  # attribute: old → new
     assert intercom_app.stats()["custom_attributes"] == 0
+
+
+def test_the_plan_shows_old_and_new_values_of_a_change(intercom_app, intercom_token, tmp_path):
+    state_url = f"sqlite:///{tmp_path}/s.db"
+    contacts, companies = synthetic_frames(10, users_per_account=5)
+    assert materialize(intercom_app, intercom_token, state_url, (contacts, companies)).success
+    changed = contacts.assign(mrr=contacts["mrr"] + 1)
+    result = materialize(intercom_app, intercom_token, state_url, (changed, companies), assets=[intercom_push_plan])
+    plan = metadata(result, "intercom_push_plan")
+    assert (plan["contacts_updates"], plan["contacts_unchanged"]) == (10, 0)
+    first = plan["contacts_plan"].records[0].data
+    old, new = contacts.loc[0, "mrr"], changed.loc[0, "mrr"]
+    assert first["key"] == contacts.loc[0, "external_id"]
+    assert first["changes"] == f"mrr: {old} → {new}"
 
 
 def test_push_reports_summary_counts_then_fails_above_the_error_rate(intercom_app, intercom_token, tmp_path):
@@ -72,9 +91,9 @@ def test_push_reports_summary_counts_then_fails_above_the_error_rate(intercom_ap
     assert result.success
     pushed = metadata(result, "intercom_contacts")
     contact_attributes = sum(s.model == "contact" for s in catalog())
-    assert (pushed["contacts_created"], pushed["contacts_updated"]) == (10, 0)
+    assert (pushed["created"], pushed["updated"]) == (10, 0)
     assert pushed["attributes_written"] == 10 * contact_attributes
-    assert metadata(result, "intercom_companies")["companies_upserted"] == 2
+    assert metadata(result, "intercom_companies")["created"] == 2
 
     changed = contacts.assign(mrr=contacts["mrr"] + 1)
     intercom_app.add_faults(FaultRule(kind="status", status=400, times=1, method="PUT"))
@@ -88,4 +107,4 @@ def test_push_reports_summary_counts_then_fails_above_the_error_rate(intercom_ap
     result = materialize(intercom_app, intercom_token, state_url, (changed, companies))
     assert result.success  # the next run retries exactly the record that failed
     pushed = metadata(result, "intercom_contacts")
-    assert (pushed["contacts_updated"], pushed["unchanged"], pushed["failed"]) == (1, 9, 0)
+    assert (pushed["updated"], pushed["unchanged"], pushed["failed"]) == (1, 9, 0)

@@ -1,0 +1,188 @@
+"""Blocking asset checks on the frames the push reads: nothing reaches Intercom unless they pass.
+
+Every check is `blocking`: a failure (ERROR) fails its step, so every asset downstream of the
+checked one, the Intercom push included, is skipped in that run. `segment_sizes_steady` only warns.
+An operator may accept a named check's failure for one run (`checks.acknowledge` in run config):
+it is then recorded as a failed WARN evaluation, which does not block. The key checks cannot be
+acknowledged: Intercom upserts by those keys. Thresholds come from the
+`checks` resource (resources/check_settings.py); the logic is in `assets/checks/rules.py`.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from assets.attributes.frames import to_major
+from assets.attributes.segments import PLAYBOOK_SEGMENTS
+from assets.checks.last_push import accounts_stopped_in_stripe, pushed_attribute, pushed_segment_sizes
+from assets.checks.rules import CheckOutcome, revenue_swing, segment_swing, share_at_most, unique_keys, usage_freshness
+from resources.check_settings import CheckSettings
+from resources.intercom import IntercomResource
+from resources.settings import SyncSettings
+from resources.state import StateStoreResource
+
+
+def evaluation(
+    context: dg.AssetCheckExecutionContext,
+    outcome: CheckOutcome,
+    checks: CheckSettings,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    acknowledgeable: bool = True,
+) -> dg.AssetCheckResult:
+    """The check's result; a failure the run acknowledged becomes a non-blocking WARN."""
+    name = context.check_specs[0].name
+    metadata: dict[str, int | float | str | bool] = {**outcome.metadata}
+    if outcome.passed:
+        return dg.AssetCheckResult(passed=True, description=outcome.summary, metadata=metadata)
+    if name in checks.acknowledge and not acknowledgeable:
+        context.log.error(f"check {name} cannot be acknowledged: Intercom upserts by this key")
+    elif name in checks.acknowledge:
+        context.log.warning(f"check {name} failed and was acknowledged for this run: {outcome.summary}")
+        metadata["acknowledged"] = True
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"acknowledged for this run: {outcome.summary}",
+            metadata=metadata,
+        )
+    log = context.log.error if severity == dg.AssetCheckSeverity.ERROR else context.log.warning
+    log(f"check {name} failed: {outcome.summary}")
+    return dg.AssetCheckResult(passed=False, severity=severity, description=outcome.summary, metadata=metadata)
+
+
+@dg.asset_check(asset="contact_attributes", blocking=True)
+def contact_keys_unique(
+    context: dg.AssetCheckExecutionContext, contact_attributes: pd.DataFrame, checks: CheckSettings
+) -> dg.AssetCheckResult:
+    """Every contact has an `external_id` and no two share one. Intercom upserts by it, so this
+    check cannot be acknowledged: fix the warehouse rows."""
+    return evaluation(
+        context, unique_keys(contact_attributes, "external_id", "contacts"), checks, acknowledgeable=False
+    )
+
+
+@dg.asset_check(asset="company_attributes", blocking=True)
+def company_keys_unique(
+    context: dg.AssetCheckExecutionContext, company_attributes: pd.DataFrame, checks: CheckSettings
+) -> dg.AssetCheckResult:
+    """Every company has a `company_id` and no two share one. Intercom upserts by it, so this
+    check cannot be acknowledged: fix the warehouse rows."""
+    return evaluation(
+        context, unique_keys(company_attributes, "company_id", "companies"), checks, acknowledgeable=False
+    )
+
+
+@dg.asset_check(asset="usage_aggregates", blocking=True)
+def usage_events_fresh(
+    context: dg.AssetCheckExecutionContext,
+    usage_aggregates: pd.DataFrame,
+    settings: SyncSettings,
+    checks: CheckSettings,
+) -> dg.AssetCheckResult:
+    """The newest usage event is younger than `usage_max_age_hours` (default 36): a stale
+    warehouse would silently empty every usage segment."""
+    newest = usage_aggregates["last_active_at"].max()
+    outcome = usage_freshness(
+        None if pd.isna(newest) else newest.to_pydatetime(), settings.now(), checks.usage_max_age_hours
+    )
+    return evaluation(context, outcome, checks)
+
+
+@dg.asset_check(asset="customer_accounts", blocking=True, additional_ins={"stripe_customers": dg.AssetIn()})
+def unmatched_customers_share(
+    context: dg.AssetCheckExecutionContext,
+    customer_accounts: pd.DataFrame,
+    stripe_customers: pd.DataFrame,
+    checks: CheckSettings,
+) -> dg.AssetCheckResult:
+    """Stripe customers matching no account stay under `max_unmatched_customer_percent`."""
+    unmatched = int((~stripe_customers["customer_id"].isin(customer_accounts["customer_id"])).sum())
+    outcome = share_at_most(
+        unmatched,
+        len(stripe_customers),
+        checks.max_unmatched_customer_percent,
+        "Stripe customers match no account",
+        "customer_accounts' unmatched_customers and the customers' account metadata",
+    )
+    return evaluation(context, outcome, checks)
+
+
+@dg.asset_check(asset="unreadable_subscriptions", blocking=True, additional_ins={"stripe_subscriptions": dg.AssetIn()})
+def unreadable_subscriptions_share(
+    context: dg.AssetCheckExecutionContext,
+    unreadable_subscriptions: pd.DataFrame,
+    stripe_subscriptions: pd.DataFrame,
+    checks: CheckSettings,
+) -> dg.AssetCheckResult:
+    """Subscriptions that could not be read stay under `max_unreadable_subscription_percent`."""
+    unreadable = len(unreadable_subscriptions)
+    outcome = share_at_most(
+        unreadable,
+        int(stripe_subscriptions["subscription_id"].nunique()) + unreadable,
+        checks.max_unreadable_subscription_percent,
+        "Stripe subscriptions could not be read",
+        "unreadable_subscriptions (field and message per subscription)",
+    )
+    return evaluation(context, outcome, checks)
+
+
+@dg.asset_check(asset="account_revenue", blocking=True)
+def held_back_accounts_share(
+    context: dg.AssetCheckExecutionContext, account_revenue: pd.DataFrame, checks: CheckSettings
+) -> dg.AssetCheckResult:
+    """Accounts held back for incomplete revenue stay under `max_held_back_percent`."""
+    outcome = share_at_most(
+        int((~account_revenue["revenue_complete"].astype(bool)).sum()),
+        len(account_revenue),
+        checks.max_held_back_percent,
+        "accounts are held back (incomplete revenue)",
+        "sync_errors for this run (model subscription / account) and unreadable_subscriptions",
+    )
+    return evaluation(context, outcome, checks)
+
+
+@dg.asset_check(
+    asset="account_revenue",
+    blocking=True,
+    additional_ins={"subscription_revenue": dg.AssetIn(), "customer_accounts": dg.AssetIn()},
+)
+def revenue_swing_explained(
+    context: dg.AssetCheckExecutionContext,
+    account_revenue: pd.DataFrame,
+    subscription_revenue: pd.DataFrame,
+    customer_accounts: pd.DataFrame,
+    state: StateStoreResource,
+    intercom: IntercomResource,
+    settings: SyncSettings,
+    checks: CheckSettings,
+) -> dg.AssetCheckResult:
+    """Total reporting MRR moves more than `mrr_swing_percent` (default 20 %) against the last push
+    only when Stripe's cancellations, ends and status changes explain it (see rules.revenue_swing)."""
+    companies = state.store.load_companies()
+    last = pd.to_numeric(pushed_attribute(companies, intercom.attribute_prefix + "account_reporting_mrr"))
+    complete = account_revenue["revenue_complete"].astype(bool)
+    minor = account_revenue[complete].set_index("account_id")["reporting_mrr_minor"].fillna(0)
+    current = to_major(minor, pd.Series(settings.reporting_currency, index=minor.index)).astype(float)
+    outcome = revenue_swing(
+        last.astype(float),
+        current,
+        set(account_revenue.loc[~complete, "account_id"].astype(str)),
+        accounts_stopped_in_stripe(subscription_revenue, customer_accounts),
+        checks.mrr_swing_percent,
+    )
+    return evaluation(context, outcome, checks)
+
+
+@dg.asset_check(asset="contact_attributes", blocking=True)
+def segment_sizes_steady(
+    context: dg.AssetCheckExecutionContext,
+    contact_attributes: pd.DataFrame,
+    state: StateStoreResource,
+    intercom: IntercomResource,
+    checks: CheckSettings,
+) -> dg.AssetCheckResult:
+    """Each segment's size against the last push; more than `segment_swing_percent` warns (never blocks)."""
+    names = [rule.name for rule in PLAYBOOK_SEGMENTS]
+    current = {name: int(contact_attributes[name].fillna(False).astype(bool).sum()) for name in names}
+    last = pushed_segment_sizes(state.store.load_contacts(), names, intercom.attribute_prefix)
+    outcome = segment_swing(last, current, checks.segment_swing_percent)
+    return evaluation(context, outcome, checks, severity=dg.AssetCheckSeverity.WARN)
