@@ -13,6 +13,9 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets.ingest.assets import stripe_snapshot
+from assets.ingest.stored_reader import StoredStripe
+from assets.ingest.stripe_store import StripeSnapshotStore
 from assets.lifecycle.collect import CollectOptions, collect
 from assets.lifecycle.ledger import EventLedger
 from assets.lifecycle.model import DEFAULT_EVENT_NAMES, resolve_event_names
@@ -53,7 +56,7 @@ def _send(intercom: IntercomResource, ledger: EventLedger, state: StateStoreReso
     kinds={"stripe", "intercom"},
     owners=["team:revops"],
     pool="intercom_api",
-    deps=[intercom_contacts],
+    deps=[intercom_contacts, stripe_snapshot],
 )
 def intercom_lifecycle_events(
     context: dg.AssetExecutionContext,
@@ -80,7 +83,8 @@ def intercom_lifecycle_events(
         lookback=timedelta(days=config.lookback_days),
         allow_test_mode=config.allow_test_mode,
     )
-    collected = collect(stripe, ledger, options)
+    # Stripe as this run's snapshot and event log show it: no second listing of Stripe.
+    collected = collect(StoredStripe(StripeSnapshotStore(state.store), stripe.reader()), ledger, options)
     members = recipients(customer_accounts, warehouse_users)
     readdressed = ledger.readdress(members)  # events kept from earlier runs whose users now exist
     deliveries, unaddressed = address(collected.events, members)

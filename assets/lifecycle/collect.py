@@ -18,6 +18,7 @@ from typing import Any
 
 import stripe as stripe_sdk
 
+from assets.ingest.stored_reader import StoredStripe
 from assets.lifecycle.from_events import STRIPE_EVENT_TYPES, derive_from_events
 from assets.lifecycle.from_snapshots import Snapshot, derive_from_snapshots
 from assets.lifecycle.ledger import Cursor, EventLedger
@@ -25,7 +26,6 @@ from assets.lifecycle.model import LifecycleEvent, LifecycleType, utc
 from assets.lifecycle.policy import drop_already_sent, keep_mode, within_lookback
 from assets.lifecycle.valuation import EngineValuation
 from assets.revenue import RevenueError, RevenueRules
-from resources.stripe import StripeResource
 
 EVENT_RETENTION = timedelta(days=30)
 
@@ -51,7 +51,7 @@ class CollectOptions:
     cursor_skew: timedelta = timedelta(minutes=5)
 
 
-def _expired(stripe: StripeResource, cursor: Cursor, now: datetime) -> bool:
+def _expired(stripe: StoredStripe, cursor: Cursor, now: datetime) -> bool:
     """Stripe answers 404 for an event older than its 30-day retention; without an event, the
     cursor's time says it."""
     if cursor.event_id is None:
@@ -65,7 +65,7 @@ def _expired(stripe: StripeResource, cursor: Cursor, now: datetime) -> bool:
     return False
 
 
-def _events(stripe: StripeResource, since: int | None) -> Iterator[dict[str, Any]]:
+def _events(stripe: StoredStripe, since: int | None) -> Iterator[dict[str, Any]]:
     """The lifecycle-relevant events, newest first."""
     return stripe.list_events(list(STRIPE_EVENT_TYPES), created_gte=since)
 
@@ -77,7 +77,7 @@ def _newest(events: list[dict[str, Any]]) -> Cursor | None:
     return Cursor(newest["id"], newest["created"])
 
 
-def collect(stripe: StripeResource, ledger: EventLedger, options: CollectOptions) -> Collected:
+def collect(stripe: StoredStripe, ledger: EventLedger, options: CollectOptions) -> Collected:
     """Derive the events not queued yet; nothing is written here."""
     subscriptions = keep_mode(stripe.list_subscriptions(), options.allow_test_mode)
     engine = EngineValuation(
