@@ -1,6 +1,7 @@
 """Ingest: snapshots of Stripe and the warehouse, the inputs every later stage reads."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -32,7 +33,7 @@ class StripeSnapshotConfig(dg.Config):
     )
 
 
-def ingest_metadata(summary: IngestSummary) -> dict[str, dg.RawMetadataValue]:
+def ingest_metadata(summary: IngestSummary) -> dict[str, Any]:
     """What the run cost in Stripe calls and what it found (docs/ingest.md lists the keys)."""
     return {
         "mode": summary.mode,
