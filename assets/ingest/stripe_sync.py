@@ -296,10 +296,13 @@ def sync_stripe_snapshot(reader: StripeReader, store: StripeSnapshotStore, optio
             created, event_id = _event_cursor(events, cursor)
             covers_from = cursor.covers_from
         else:
-            # A fresh start: events from Stripe's newest on are read next run; the log starts now.
-            events = []
+            # A fresh start from Stripe's newest event. The events within the skew before it are
+            # logged as applied (the listing is newer), so the next night does not redo them.
             head = reader.page(Listing("events"), {"limit": 1}).data
+            events = read_events(reader, head[0]["created"] - CURSOR_SKEW) if head else []
             created, event_id = (head[0]["created"], head[0]["id"]) if head else (0, None)
+            if events:
+                created, event_id = _event_cursor(events, None)
             covers_from = options.now
         listed = _full_listing(reader, summary)
         if continuous:
