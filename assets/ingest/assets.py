@@ -31,6 +31,13 @@ class StripeSnapshotConfig(dg.Config):
     full_refresh_every_days: int = Field(
         default=7, ge=1, description="List all of Stripe (and reconcile) when the last full listing is this old."
     )
+    event_backfill_days: int = Field(
+        default=7,
+        ge=0,
+        le=30,
+        description="On a first run (or after the cursor expired), log this many days of Stripe events: the "
+        "lifecycle events' first look-back (lookback_days) then reads them from the log.",
+    )
 
 
 def ingest_metadata(summary: IngestSummary) -> dict[str, Any]:
@@ -74,6 +81,7 @@ def stripe_snapshot(
         now=int(settings.now().timestamp()),
         full_refresh=config.full_refresh,
         full_refresh_every_days=config.full_refresh_every_days,
+        event_backfill_days=config.event_backfill_days,
     )
     summary = sync_stripe_snapshot(stripe.reader(), StripeSnapshotStore(state.store), options)
     if summary.reconcile_differences and summary.reason in ("requested", "scheduled"):

@@ -89,6 +89,7 @@ class IngestOptions:
     now: int  # Unix seconds, the run's as-of time (Stripe's clock)
     full_refresh: bool = False
     full_refresh_every_days: int = 7
+    event_backfill_days: int = 7  # days of events a fresh start logs (the lifecycle's default look-back)
 
 
 @dataclass
@@ -133,11 +134,15 @@ def full_reason(cursor: IngestCursor | None, options: IngestOptions) -> str | No
     return None
 
 
-def read_events(reader: StripeReader, since: int, *, types: Iterable[str] = ("objects", "billing")) -> list[dict]:
-    """Logged event types created at or after `since`, newest first (Stripe's order within a type list)."""
+def read_events(
+    reader: StripeReader, since: int, *, types: Iterable[str] = ("objects", "billing"), split: bool = False
+) -> list[dict]:
+    """Logged event types created at or after `since`, newest first. Unsplit, Stripe's order within
+    a second is kept (the newest event of an object must come first); split, a long window is
+    read in concurrent `created` ranges."""
     lists = {"objects": OBJECT_EVENT_TYPES, "billing": BILLING_EVENT_TYPES}
     listings = [
-        Listing("events", {"types": list(lists[name]), "created": {"gte": since}}, split=False, label=name)
+        Listing("events", {"types": list(lists[name]), "created": {"gte": since}}, split=split, label=name)
         for name in types
     ]
     found = reader.list_all(listings)
@@ -296,14 +301,15 @@ def sync_stripe_snapshot(reader: StripeReader, store: StripeSnapshotStore, optio
             created, event_id = _event_cursor(events, cursor)
             covers_from = cursor.covers_from
         else:
-            # A fresh start from Stripe's newest event. The events within the skew before it are
-            # logged as applied (the listing is newer), so the next night does not redo them.
+            # A fresh start from Stripe's newest event. The last `event_backfill_days` of events
+            # are logged as applied (the listing is newer than all of them): the next night does
+            # not redo them, and the lifecycle events' first look-back reads them from the log.
             head = reader.page(Listing("events"), {"limit": 1}).data
-            events = read_events(reader, head[0]["created"] - CURSOR_SKEW) if head else []
+            covers_from = head[0]["created"] - max(options.event_backfill_days * DAY, CURSOR_SKEW) if head else 0
+            events = read_events(reader, covers_from, split=True) if head else []
             created, event_id = (head[0]["created"], head[0]["id"]) if head else (0, None)
             if events:
                 created, event_id = _event_cursor(events, None)
-            covers_from = options.now
         listed = _full_listing(reader, summary)
         if continuous:
             # Events during the listing explain differences too (they are applied next run).
