@@ -37,7 +37,7 @@ def discount_objects(subscription: Mapping[str, Any]) -> dict[str, StripeObject]
     """The expanded discounts of a stored subscription and its items, by id."""
     items = (subscription.get("items") or {}).get("data") or []
     found = [*(subscription.get("discounts") or []), *(d for i in items for d in i.get("discounts") or [])]
-    return {d["id"]: d for d in found if isinstance(d, Mapping)}
+    return {d["id"]: dict(d) for d in found if isinstance(d, Mapping)}
 
 
 def with_known_discounts(subscription: StripeObject, known: Mapping[str, StripeObject]) -> StripeObject | None:

@@ -200,7 +200,7 @@ def _apply_events(
             if fetched is None:
                 changes.deletes.setdefault(kind, []).append(object_id)
                 continue
-            stored = _stored(kind, fetched, previous.get(kind, {}).get(object_id))
+            stored = _listed(kind, fetched)
         changes.upserts.setdefault(kind, []).append(stored)
     _add_missing_prices(store, changes, refetch)
     return changes
@@ -228,6 +228,14 @@ def _stored(kind: str, payload: Mapping[str, Any], before: Mapping[str, Any] | N
     return plain(payload)
 
 
+def _listed(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored form of an object Stripe listed or returned (with the expansions we ask for)."""
+    stored = _stored(kind, payload, None)
+    if stored is None:
+        raise RuntimeError(f"Stripe returned {kind} {payload.get('id')} without the expanded tiers asked for")
+    return stored
+
+
 def _add_missing_prices(store: StripeSnapshotStore, changes: Changes, refetch: _Refetcher) -> None:
     """A subscription may use a price no event told us about (created before the cursor but after
     the last listing read prices): fetch it, so every stored item's price is stored."""
@@ -237,7 +245,7 @@ def _add_missing_prices(store: StripeSnapshotStore, changes: Changes, refetch: _
     for price_id in sorted(missing):
         fetched = refetch.fetch("price", price_id)
         if fetched is not None:
-            changes.upserts.setdefault("price", []).append(_stored("price", fetched, None) or plain(fetched))
+            changes.upserts.setdefault("price", []).append(_listed("price", fetched))
 
 
 def _full_listing(reader: StripeReader, summary: IngestSummary) -> dict[str, list[dict[str, Any]]]:
@@ -245,7 +253,7 @@ def _full_listing(reader: StripeReader, summary: IngestSummary) -> dict[str, lis
     listed = reader.list_all(FULL_LISTINGS)
     summary.listing_seconds = round(time.monotonic() - started, 3)
     summary.listing_calls = reader.usage().calls - before
-    by_kind = {kind: [_stored(kind, p, None) or plain(p) for p in listed[SERVICES[kind]]] for kind in KINDS}
+    by_kind = {kind: [_listed(kind, p) for p in listed[SERVICES[kind]]] for kind in KINDS}
     summary.listed = {kind: len(objects) for kind, objects in by_kind.items()}
     return by_kind
 
