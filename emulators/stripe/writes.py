@@ -89,14 +89,22 @@ def create_customer(state: StripeState, params: Params) -> StripeObject:
     return _created(state, "customer", customer)
 
 
-def update_customer(state: StripeState, customer_id: str, params: Params) -> StripeObject:
-    old = _lookup(state, "customer", customer_id, "")
+def _relabelled(
+    state: StripeState, kind: str, object_id: str, params: Params, fields: tuple[str, ...]
+) -> tuple[StripeObject, StripeObject]:
+    """(the stored object, a copy with these text fields and its metadata updated; "" clears)."""
+    old = _lookup(state, kind, object_id, "")
     new = clone(old)
-    for field in ("email", "name"):
+    for field in fields:
         if field in params:
             new[field] = params[field] or None
     if "metadata" in params:
         new["metadata"] = _merge_metadata(new["metadata"], params["metadata"])
+    return old, new
+
+
+def update_customer(state: StripeState, customer_id: str, params: Params) -> StripeObject:
+    old, new = _relabelled(state, "customer", customer_id, params, ("email", "name"))
     default_pm = (params.get("invoice_settings") or {}).get("default_payment_method")
     if default_pm is not None:
         new["invoice_settings"]["default_payment_method"] = default_pm or None
@@ -122,15 +130,9 @@ def create_product(state: StripeState, params: Params) -> StripeObject:
 
 
 def update_product(state: StripeState, product_id: str, params: Params) -> StripeObject:
-    old = _lookup(state, "product", product_id, "")
-    new = clone(old)
-    for field in ("name", "description"):
-        if field in params:
-            new[field] = params[field] or None
+    old, new = _relabelled(state, "product", product_id, params, ("name", "description"))
     if "active" in params:
         new["active"] = _bool(params, "active")
-    if "metadata" in params:
-        new["metadata"] = _merge_metadata(new["metadata"], params["metadata"])
     new["updated"] = state.now
     state.replace("product", new)
     state.emit("product.updated", "product", new, old)
@@ -155,12 +157,7 @@ def update_price(state: StripeState, price_id: str, params: Params) -> StripeObj
 
 def update_coupon(state: StripeState, coupon_id: str, params: Params) -> StripeObject:
     """A coupon's terms are fixed; its name and metadata can change."""
-    old = _lookup(state, "coupon", coupon_id, "")
-    new = clone(old)
-    if "name" in params:
-        new["name"] = params["name"] or None
-    if "metadata" in params:
-        new["metadata"] = _merge_metadata(new["metadata"], params["metadata"])
+    old, new = _relabelled(state, "coupon", coupon_id, params, ("name",))
     state.replace("coupon", new)
     state.emit("coupon.updated", "coupon", new, old)
     return new

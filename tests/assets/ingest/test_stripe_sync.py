@@ -83,18 +83,23 @@ def _catalog(client: stripe.StripeClient) -> Catalog:
         params = {"product": product, "currency": "usd", "unit_amount": amount, "recurring": {"interval": interval}}
         return client.v1.prices.create(params).id  # type: ignore[arg-type]
 
-    tiered = client.v1.prices.create(
-        {
-            "product": pro,
-            "currency": "usd",
-            "billing_scheme": "tiered",
-            "tiers_mode": "graduated",
-            "tiers": [{"up_to": 5, "unit_amount": 1000}, {"up_to": "inf", "unit_amount": 500}],
-            "recurring": {"interval": "month"},
-        }  # type: ignore[arg-type]
-    ).id
+    tiered = _tiered_price(client, pro, "graduated", (5, 1000, 500))
     coupon = client.v1.coupons.create({"percent_off": 20, "duration": "forever"}).id
     return Catalog(team, pro, price(team, 2000, "month"), price(pro, 24000, "year"), tiered, coupon)
+
+
+def _tiered_price(client: stripe.StripeClient, product: str, mode: str, tiers: tuple[int, int, int]) -> str:
+    """A monthly tiered price: (first tier's size, its unit amount, the unit amount beyond)."""
+    up_to, first, beyond = tiers
+    params = {
+        "product": product,
+        "currency": "usd",
+        "billing_scheme": "tiered",
+        "tiers_mode": mode,
+        "tiers": [{"up_to": up_to, "unit_amount": first}, {"up_to": "inf", "unit_amount": beyond}],
+        "recurring": {"interval": "month"},
+    }
+    return client.v1.prices.create(params).id  # type: ignore[arg-type]
 
 
 def _customer(client: stripe.StripeClient, email: str) -> str:
@@ -125,16 +130,7 @@ def _change_everything(h: Harness, catalog: Catalog, customers: dict[str, str], 
     eve = _customer(c, "eve@example.com")
     subs["eve"] = _subscribe(c, eve, new_price)
     # A new tiered price: its event carries no tiers, so it is fetched with them.
-    tiered = c.v1.prices.create(
-        {
-            "product": catalog.pro,
-            "currency": "usd",
-            "billing_scheme": "tiered",
-            "tiers_mode": "volume",
-            "tiers": [{"up_to": 10, "unit_amount": 900}, {"up_to": "inf", "unit_amount": 700}],
-            "recurring": {"interval": "month"},
-        }  # type: ignore[arg-type]
-    ).id
+    tiered = _tiered_price(c, catalog.pro, "volume", (10, 900, 700))
     subs["fay"] = _subscribe(c, _customer(c, "fay@example.com"), tiered, items=[{"price": tiered, "quantity": 12}])
     # Updates: seats and a scheduled cancellation, a plan change, an immediate cancellation.
     ann_item = c.v1.subscriptions.retrieve(subs["ann"]).items.data[0].id
