@@ -93,7 +93,8 @@ def list_concurrently(
             pending[pool.submit(fetch, task.listing, task.params(page_size))] = task
 
         for listing in listings:
-            submit(_Range(listing))
+            base = listing.params.get("created") or {}
+            submit(_Range(listing, gte=base.get("gte"), lt=base.get("lt")))  # splits stay inside them
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

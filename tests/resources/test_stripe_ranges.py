@@ -85,3 +85,12 @@ def test_the_budget_defaults_follow_the_keys_mode():
     assert RequestBudget(10.0, 25.0).per_endpoint == 10.0
     with pytest.raises(ValueError, match="positive"):
         RequestBudget(0, 25)
+
+
+def test_splits_stay_inside_the_listings_own_created_bounds(stripe_emulator, stripe_app):
+    _load_customers(stripe_app)
+    since, until = STRIPE_EPOCH - 40, STRIPE_EPOCH - 10
+    listing = Listing("customers", {"created": {"gte": since, "lt": until}})
+    found = list_concurrently(_reader(stripe_emulator).page, [listing], max_concurrency=8, page_size=3)
+    seconds = sorted({c["created"] for c in found["customers"]})
+    assert seconds == list(range(since, until)) and len(found["customers"]) == 30 * PER_SECOND
