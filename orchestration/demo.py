@@ -41,7 +41,11 @@ CATALOG = ("products", "prices", "coupons")
 # The emulator's data is test-mode data, and the scripted histories span 35 days: let the first
 # run send all of them (a real first run sends only the last 7 days).
 RUN_CONFIG = {
-    "ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True, "lookback_days": 40}}},
+    "ops": {
+        "intercom_lifecycle_events": {"config": {"allow_test_mode": True, "lookback_days": 40}},
+        # Log all the events Stripe keeps, so the lifecycle's look-back reads them from the log.
+        "stripe_snapshot": {"config": {"event_backfill_days": 30}},
+    },
     "loggers": {"console": {"config": {"log_level": "INFO"}}},  # progress lines, not Dagster's step events
 }
 
@@ -90,6 +94,8 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
         + count("intercom_companies", "attributes_written"),
         "records_failed": count("intercom_contacts", "failed") + count("intercom_companies", "failed"),
         "events_sent": count("intercom_lifecycle_events", "events_sent"),
+        "stripe_mode": _metadata_value(result, "stripe_snapshot", "mode") or "",
+        "stripe_calls": count("stripe_snapshot", "stripe_calls"),
         "segments": _metadata_value(result, "contact_attributes", "segment_sizes") or {},
         "mrr_total": mrr,
         "mrr_currency": reporting_currency,

@@ -24,8 +24,11 @@ mrr_history = dg.define_asset_job(
 
 lifecycle_events_job = dg.define_asset_job(
     "lifecycle_events",
-    selection=dg.AssetSelection.assets("intercom_lifecycle_events"),
-    description="Send pending Stripe lifecycle events to Intercom (the sensor runs it between nightly syncs).",
+    # The events come from the Stripe snapshot's event log, so its incremental read (event pages
+    # only) runs first.
+    selection=dg.AssetSelection.assets("stripe_snapshot", "intercom_lifecycle_events"),
+    description="Read Stripe's new events and send the lifecycle events to Intercom (the sensor runs it "
+    "between nightly syncs).",
 )
 
 intercom_dry_run = dg.define_asset_job(

@@ -2,8 +2,9 @@
 
 Growth workflows ("trial cancelled → win-back") lose value by the hour. Every 15 minutes the
 sensor asks Stripe whether a lifecycle-relevant event is newer than the ledger's cursor and, if so,
-runs `lifecycle_events` (the `intercom_lifecycle_events` asset alone; it shares the `intercom_api`
-pool with the nightly push). It starts STOPPED: turn it on under Automation.
+runs `lifecycle_events` (the Stripe snapshot's incremental read, then `intercom_lifecycle_events`;
+it shares the `stripe_api` and `intercom_api` pools with the nightly sync). It starts STOPPED:
+turn it on under Automation.
 """
 
 import dagster as dg

@@ -1,30 +1,124 @@
 """Stripe, read through the official SDK pinned to its API version.
 
 The SDK retries connection errors and 5xx (with `max_network_retries`) but never a 429 without
-`Stripe-Should-Retry`, so pages are fetched one call at a time under our own pacing and 429
-backoff instead of `auto_paging_iter()` (which cannot resume a page after an error).
+`Stripe-Should-Retry`, so every call goes through `StripeReader`: it waits for its slot in one
+shared request budget (resources/stripe_budget.py) and retries a 429 with the same parameters, so
+a page is never lost or read twice. Whole listings are paged concurrently in `created` ranges
+(resources/stripe_ranges.py) instead of `auto_paging_iter()` (which cannot resume after an error).
 """
 
 from __future__ import annotations
 
-import functools
 import random
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import dagster as dg
 import stripe
 from pydantic import Field, PrivateAttr
 
+from resources.stripe_budget import ENDPOINT_REQUESTS_PER_SECOND, BudgetUsage, RequestBudget, default_budget
+from resources.stripe_ranges import Listing, Page, list_concurrently
+
 PAGE_SIZE = 100
 # Expansions on the subscription list. `data.` counts as a level and Stripe stops at four, so
-# prices' tiers and products are listed separately and joined in memory.
-SUBSCRIPTION_EXPAND = ["data.customer", "data.discounts", "data.items.data.discounts"]
+# prices' tiers and products are listed separately and joined in memory. Customers are listed on
+# their own (with those who have no subscription), so they are not expanded here too.
+SUBSCRIPTION_EXPAND = ["data.discounts", "data.items.data.discounts"]
+# The same expansions on one retrieved subscription.
+SUBSCRIPTION_RETRIEVE_EXPAND = ["discounts", "items.data.discounts"]
 
 
 class StripeRateLimited(RuntimeError):
     """Stripe kept answering 429 after every retry."""
+
+
+T = TypeVar("T")
+
+
+class StripeReader:
+    """Paced, counted reads of one Stripe account (plain client; `StripeResource` builds it)."""
+
+    def __init__(
+        self,
+        client: stripe.StripeClient,
+        budget: RequestBudget,
+        *,
+        max_rate_limit_retries: int = 8,
+        max_concurrency: int = 8,
+    ) -> None:
+        self.client = client
+        self.budget = budget
+        self.max_rate_limit_retries = max_rate_limit_retries
+        self.max_concurrency = max_concurrency
+
+    @property
+    def api_version(self) -> str:
+        return stripe.api_version
+
+    def usage(self) -> BudgetUsage:
+        return self.budget.usage()
+
+    def call(self, endpoint: str, call: Callable[[], T]) -> T:
+        """One API call in its budget slot, retried with the same arguments after a 429."""
+        for attempt in range(self.max_rate_limit_retries + 1):
+            self.budget.acquire(endpoint)
+            try:
+                return call()
+            except stripe.RateLimitError:
+                self.budget.note_rate_limited()
+                if attempt == self.max_rate_limit_retries:
+                    break
+                time.sleep(min(0.5 * 2**attempt, 8.0) * random.uniform(0.5, 1.0))
+        raise StripeRateLimited(f"Stripe answered 429 {self.max_rate_limit_retries + 1} times in a row")
+
+    def page(self, listing: Listing, params: dict[str, Any]) -> Page:
+        """One page of a list endpoint, objects as plain dicts."""
+        service = getattr(self.client.v1, listing.name)
+        result = self.call(f"GET /v1/{listing.name}", lambda: service.list(params))
+        return Page([obj.to_dict() for obj in result.data], bool(result.has_more))
+
+    def list_all(self, listings: Iterable[Listing]) -> dict[str, list[dict[str, Any]]]:
+        """Every object of each listing, the listings and their `created` ranges read concurrently."""
+        return list_concurrently(self.page, listings, max_concurrency=self.max_concurrency, page_size=PAGE_SIZE)
+
+    def iter_list(self, name: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every object of a list endpoint, newest first, one page at a time (lazily)."""
+        listing = Listing(name, params, split=False)
+        cursor: str | None = None
+        while True:
+            page_params = {**params, "limit": PAGE_SIZE, **({"starting_after": cursor} if cursor else {})}
+            page = self.page(listing, page_params)
+            yield from page.data
+            if not page.has_more or not page.data:
+                return
+            cursor = page.data[-1]["id"]
+
+    def retrieve(self, name: str, object_id: str, expand: list[str] | None = None) -> dict[str, Any]:
+        """One object; raises `stripe.InvalidRequestError` (404) when Stripe has no such object."""
+        service = getattr(self.client.v1, name)
+        params = {"expand": expand} if expand else None
+        return self.call(f"GET /v1/{name}/{{id}}", lambda: service.retrieve(object_id, params)).to_dict()
+
+    def find_event(self, event_id: str) -> dict[str, Any] | None:
+        """One event, or None once Stripe no longer keeps it (it answers 404 after 30 days)."""
+        try:
+            return self.retrieve("events", event_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise
+
+    def list_events(
+        self, types: list[str], created_gte: int | None = None, created_lt: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Events of these types (newest first), optionally only those created in [gte, lt)."""
+        params: dict[str, Any] = {"types": types}
+        created = {k: v for k, v in (("gte", created_gte), ("lt", created_lt)) if v is not None}
+        if created:
+            params["created"] = created
+        return self.iter_list("events", params)
 
 
 class StripeResource(dg.ConfigurableResource):
@@ -33,85 +127,71 @@ class StripeResource(dg.ConfigurableResource):
     api_key: str = Field(repr=False, description="Secret or restricted key (read access suffices). Use an EnvVar.")
     base_url: str | None = Field(default=None, description="API address override, e.g. the local emulator.")
     max_network_retries: int = Field(default=3, description="SDK retries of connection errors and 5xx.")
-    requests_per_second: float = Field(default=20.0, description="Pacing below Stripe's 25/s per endpoint.")
+    requests_per_second: float | None = Field(
+        default=None,
+        description="The global read budget shared by every call; default Stripe's limit for the key's mode "
+        "(100/s live, 25/s test).",
+    )
+    endpoint_requests_per_second: float = Field(
+        default=ENDPOINT_REQUESTS_PER_SECOND,
+        description="Budget per endpoint (Stripe: 25/s); never more than the global budget.",
+    )
+    max_concurrency: int = Field(default=8, ge=1, description="Pages in flight at once during a full listing.")
     max_rate_limit_retries: int = Field(default=8, description="Retries of a page answered with 429.")
 
-    _client: stripe.StripeClient | None = PrivateAttr(default=None)
-    _last_call: float = PrivateAttr(default=0.0)
+    _reader: StripeReader | None = PrivateAttr(default=None)
 
     @property
     def api_version(self) -> str:
         return stripe.api_version
 
     def client(self) -> stripe.StripeClient:
-        if self._client is None:
+        return self.reader().client
+
+    def reader(self) -> StripeReader:
+        """The process's one reader: one budget for every call made through this resource."""
+        if self._reader is None:
             base = {"api": self.base_url} if self.base_url else None
-            self._client = stripe.StripeClient(
+            client = stripe.StripeClient(
                 self.api_key,
                 base_addresses=base,  # type: ignore[arg-type]
                 stripe_version=stripe.api_version,
                 max_network_retries=self.max_network_retries,
             )
-        return self._client
-
-    def _paced(self, call: Callable[[], Any]) -> Any:
-        """One API call, spaced by the pacing interval, with backoff on 429."""
-        for attempt in range(self.max_rate_limit_retries + 1):
-            wait = self._last_call + 1.0 / self.requests_per_second - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            self._last_call = time.monotonic()
-            try:
-                return call()
-            except stripe.RateLimitError:
-                if attempt == self.max_rate_limit_retries:
-                    break
-                time.sleep(min(0.5 * 2**attempt, 8.0) * random.uniform(0.5, 1.0))
-        raise StripeRateLimited(f"Stripe answered 429 {self.max_rate_limit_retries + 1} times in a row")
-
-    def iter_list(self, service: Any, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every object of a list endpoint as plain dicts, newest first, page by page."""
-        cursor: str | None = None
-        while True:
-            page_params = {**params, "limit": PAGE_SIZE}
-            if cursor:
-                page_params["starting_after"] = cursor
-            page = self._paced(functools.partial(service.list, page_params))
-            objects = [obj.to_dict() for obj in page.data]
-            yield from objects
-            if not page.has_more or not objects:
-                return
-            cursor = objects[-1]["id"]
+            budget = RequestBudget(
+                self.requests_per_second or default_budget(self.api_key), self.endpoint_requests_per_second
+            )
+            self._reader = StripeReader(
+                client,
+                budget,
+                max_rate_limit_retries=self.max_rate_limit_retries,
+                max_concurrency=self.max_concurrency,
+            )
+        return self._reader
 
     def list_subscriptions(self) -> Iterator[dict[str, Any]]:
-        """All subscriptions, canceled included, with customer and discounts expanded."""
-        return self.iter_list(self.client().v1.subscriptions, {"status": "all", "expand": SUBSCRIPTION_EXPAND})
+        """All subscriptions, canceled included, with discounts expanded (customers are listed apart)."""
+        return self.reader().iter_list("subscriptions", {"status": "all", "expand": SUBSCRIPTION_EXPAND})
 
     def list_prices(self) -> Iterator[dict[str, Any]]:
         """All prices with their tiers (tiers are only returned when expanded)."""
-        return self.iter_list(self.client().v1.prices, {"expand": ["data.tiers"]})
+        return self.reader().iter_list("prices", {"expand": ["data.tiers"]})
 
     def list_products(self) -> Iterator[dict[str, Any]]:
-        return self.iter_list(self.client().v1.products, {})
+        return self.reader().iter_list("products", {})
 
     def list_coupons(self) -> Iterator[dict[str, Any]]:
-        return self.iter_list(self.client().v1.coupons, {})
+        return self.reader().iter_list("coupons", {})
 
     def list_customers(self) -> Iterator[dict[str, Any]]:
-        return self.iter_list(self.client().v1.customers, {})
+        return self.reader().iter_list("customers", {})
 
-    def list_events(self, types: list[str], created_gte: int | None = None) -> Iterator[dict[str, Any]]:
-        """Events of these types (newest first), optionally only those created at or after a time."""
-        params: dict[str, Any] = {"types": types}
-        if created_gte is not None:
-            params["created"] = {"gte": created_gte}
-        return self.iter_list(self.client().v1.events, params)
+    def list_events(
+        self, types: list[str], created_gte: int | None = None, created_lt: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Events of these types (newest first), optionally only those created in [gte, lt)."""
+        return self.reader().list_events(types, created_gte, created_lt)
 
     def find_event(self, event_id: str) -> dict[str, Any] | None:
         """One event, or None once Stripe no longer keeps it (it answers 404 after 30 days)."""
-        try:
-            return self._paced(lambda: self.client().v1.events.retrieve(event_id)).to_dict()
-        except stripe.InvalidRequestError as error:
-            if error.http_status == 404:
-                return None
-            raise
+        return self.reader().find_event(event_id)

@@ -2,12 +2,18 @@
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
+import stripe as stripe_sdk
+from pydantic import Field
 
 from assets.ingest.fx_rates import merged_rates, parse_rate_rows
 from assets.ingest.snapshot import attach_price_details
+from assets.ingest.stored_form import with_prices
+from assets.ingest.stripe_store import StripeSnapshotStore
+from assets.ingest.stripe_sync import IngestOptions, IngestSummary, sync_stripe_snapshot
 from assets.metadata import errors_table, preview, record_problems
 from assets.revenue import subscriptions_frame
 from resources.settings import SyncSettings
@@ -26,13 +32,80 @@ COMMON = {"group_name": GROUP, "owners": OWNERS, "retry_policy": NETWORK_RETRY}
 CUSTOMER_COLUMNS = ["customer_id", "email", "metadata_account_id", "livemode", "created"]
 
 
-@dg.asset(**COMMON, kinds={"stripe", "pandas"})
-def stripe_customers(stripe: StripeResource, settings: SyncSettings) -> dg.MaterializeResult[pd.DataFrame]:
+class StripeSnapshotConfig(dg.Config):
+    full_refresh: bool = Field(default=False, description="List all of Stripe this run instead of reading events.")
+    full_refresh_every_days: int = Field(
+        default=7, ge=1, description="List all of Stripe (and reconcile) when the last full listing is this old."
+    )
+    event_backfill_days: int = Field(
+        default=7,
+        ge=0,
+        le=30,
+        description="On a first run (or after the cursor expired), log this many days of Stripe events: the "
+        "lifecycle events' first look-back (lookback_days) then reads them from the log.",
+    )
+
+
+def ingest_metadata(summary: IngestSummary) -> dict[str, Any]:
+    """What the run cost in Stripe calls and what it found (docs/ingest.md lists the keys)."""
+    return {
+        "mode": summary.mode,
+        "reason": summary.reason,
+        "stripe_calls": summary.stripe_calls,
+        "stripe_calls_by_endpoint": dg.MetadataValue.json(summary.stripe_calls_by_endpoint),
+        "stripe_rate_limited": summary.stripe_rate_limited,
+        "events_read": summary.events_read,
+        "events_new": summary.events_new,
+        "objects_changed": dg.MetadataValue.json(summary.objects_changed),
+        "objects_deleted": dg.MetadataValue.json(summary.objects_deleted),
+        "objects_refetched": summary.objects_refetched,
+        "objects_listed": dg.MetadataValue.json(summary.listed),
+        "listing_seconds": summary.listing_seconds,
+        "listing_calls": summary.listing_calls,
+        "budget_per_second": summary.budget_per_second,
+        "budget_utilisation": summary.budget_utilisation,
+        "reconcile_compared": summary.reconcile_compared,
+        "reconcile_excluded": summary.reconcile_excluded,
+        "reconcile_differences": summary.reconcile_differences,
+        "reconcile_sample": dg.MetadataValue.json(summary.reconcile_sample),
+    }
+
+
+@dg.asset(**COMMON, kinds={"stripe"}, pool="stripe_api")
+def stripe_snapshot(
+    context: dg.AssetExecutionContext,
+    config: StripeSnapshotConfig,
+    stripe: StripeResource,
+    state: StateStoreResource,
+    settings: SyncSettings,
+) -> dg.MaterializeResult:
+    """Subscriptions, customers, prices, products and coupons, stored in the state store and kept
+    current from Stripe's events; a full listing on the first run, weekly, on request, or when the
+    event cursor has expired (docs/ingest.md). The later Stripe assets and the lifecycle events
+    read this snapshot and its event log, never Stripe again."""
+    options = IngestOptions(
+        now=int(settings.now().timestamp()),
+        full_refresh=config.full_refresh,
+        full_refresh_every_days=config.full_refresh_every_days,
+        event_backfill_days=config.event_backfill_days,
+    )
+    summary = sync_stripe_snapshot(stripe.reader(), StripeSnapshotStore(state.store), options)
+    if summary.reconcile_differences and summary.reason in ("requested", "scheduled"):
+        context.log.warning(
+            f"{summary.reconcile_differences} stored Stripe objects differed from the full listing "
+            f"without an event explaining it, e.g. {summary.reconcile_sample[:5]}; the listing replaced them"
+        )
+    context.log.info(f"Stripe snapshot ({summary.mode}, {summary.reason}): {summary.stripe_calls} calls")
+    return dg.MaterializeResult(metadata=ingest_metadata(summary))
+
+
+@dg.asset(group_name=GROUP, kinds={"stripe", "pandas"}, owners=OWNERS, deps=[stripe_snapshot])
+def stripe_customers(state: StateStoreResource, settings: SyncSettings) -> dg.MaterializeResult[pd.DataFrame]:
     """Every Stripe customer with its email and the account id from its metadata."""
     key = settings.account_metadata_key
     rows = [
         (c["id"], c.get("email"), (c.get("metadata") or {}).get(key), c.get("livemode"), c.get("created"))
-        for c in stripe.list_customers()
+        for c in StripeSnapshotStore(state.store).load("customer").values()
     ]
     frame = pd.DataFrame(rows, columns=CUSTOMER_COLUMNS)
     return dg.MaterializeResult(
@@ -40,7 +113,7 @@ def stripe_customers(stripe: StripeResource, settings: SyncSettings) -> dg.Mater
         metadata={
             "dagster/row_count": len(frame),
             "without_account_metadata": int(frame["metadata_account_id"].isna().sum()),
-            "stripe_api_version": stripe.api_version,
+            "stripe_api_version": stripe_sdk.api_version,
             "preview": preview(frame),
         },
     )
@@ -62,31 +135,30 @@ def stripe_customers(stripe: StripeResource, settings: SyncSettings) -> dg.Mater
             description="Subscriptions that could not be read, with their customer, field and message.",
         ),
     },
-    retry_policy=NETWORK_RETRY,
+    deps=[stripe_snapshot],
 )
 def stripe_subscription_snapshot(
-    context: dg.AssetExecutionContext, stripe: StripeResource, state: StateStoreResource
+    context: dg.AssetExecutionContext, state: StateStoreResource
 ) -> Iterator[dg.MaterializeResult]:
-    """One pass over Stripe's subscriptions.
+    """One pass over the stored snapshot's subscriptions.
 
-    Prices (with tiers), products and coupons are listed once each and joined onto the items,
+    Prices (with tiers), products and coupons are stored apart and joined onto the items,
     because Stripe cannot expand them that deep on a subscription list. A subscription that
     cannot be read is left out of the items, recorded in `sync_errors` naming its id and field,
     and listed in `unreadable_subscriptions` so its account is held back rather than shown as free.
     """
-    products = {p["id"]: p for p in stripe.list_products()}
-    prices = {p["id"]: p for p in stripe.list_prices()}
-    coupons = {c["id"]: c for c in stripe.list_coupons()}
+    snapshot = StripeSnapshotStore(state.store)
+    products, prices, coupons = snapshot.load("product"), snapshot.load("price"), snapshot.load("coupon")
     cancel_at: dict[str, int | None] = {}
     customers: dict[str, str | None] = {}
 
     def joined() -> Iterator[dict]:
-        for subscription in stripe.list_subscriptions():
+        for subscription in snapshot.load("subscription").values():
             # A scheduled cancellation date is not a revenue field; the lifecycle status needs it.
             cancel_at[subscription["id"]] = subscription.get("cancel_at")
             customer = subscription.get("customer")
             customers[subscription["id"]] = customer.get("id") if isinstance(customer, dict) else customer
-            yield attach_price_details(subscription, prices, products)
+            yield attach_price_details(with_prices(subscription, prices), prices, products)
 
     items, errors = subscriptions_frame(joined(), coupons)
     items["cancel_at"] = items["subscription_id"].map(cancel_at).astype("Float64")

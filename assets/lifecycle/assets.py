@@ -14,6 +14,9 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets.ingest.assets import stripe_snapshot
+from assets.ingest.stored_reader import StoredStripe
+from assets.ingest.stripe_store import StripeSnapshotStore
 from assets.lifecycle.collect import CollectOptions
 from assets.lifecycle.ledger import EventLedger
 from assets.lifecycle.model import DEFAULT_EVENT_NAMES, resolve_event_names
@@ -45,7 +48,7 @@ class LifecycleEventsConfig(dg.Config):
     kinds={"stripe", "intercom"},
     owners=["team:revops"],
     pool="intercom_api",
-    deps=[intercom_contacts],
+    deps=[intercom_contacts, stripe_snapshot],
 )
 def intercom_lifecycle_events(
     context: dg.AssetExecutionContext,
@@ -77,7 +80,16 @@ def intercom_lifecycle_events(
     run_id = context.op_execution_context.run_id
     summary = intercom.run_with_client(
         lambda client: sync_lifecycle_events(
-            stripe, client, EventLedger(store), store, customer_accounts, warehouse_users, options, run_id, context.log
+            # Stripe as this run's snapshot and event log show it: no second listing of Stripe.
+            StoredStripe(StripeSnapshotStore(store), stripe.reader()),
+            client,
+            EventLedger(store),
+            store,
+            customer_accounts,
+            warehouse_users,
+            options,
+            run_id,
+            context.log,
         )
     )
     collected, sent, budget = summary.collected, summary.sent, summary.budget

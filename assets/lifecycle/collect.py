@@ -21,7 +21,7 @@ from assets.lifecycle.from_snapshots import Snapshot, derive_from_snapshots
 from assets.lifecycle.ledger import Cursor, EventLedger
 from assets.lifecycle.model import LifecycleEvent, LifecycleType, utc
 from assets.lifecycle.policy import drop_already_sent, keep_mode, within_lookback
-from assets.lifecycle.reader import StripeReader
+from assets.lifecycle.source import StripeSource
 from assets.lifecycle.valuation import EngineValuation
 from assets.revenue import RevenueError, RevenueRules
 
@@ -49,7 +49,7 @@ class CollectOptions:
     cursor_skew: timedelta = timedelta(minutes=5)
 
 
-def _expired(stripe: StripeReader, cursor: Cursor, now: datetime) -> bool:
+def _expired(stripe: StripeSource, cursor: Cursor, now: datetime) -> bool:
     """Stripe answers 404 for an event older than its 30-day retention; without an event, the
     cursor's time says it."""
     if cursor.event_id is None:
@@ -57,9 +57,9 @@ def _expired(stripe: StripeReader, cursor: Cursor, now: datetime) -> bool:
     return stripe.find_event(cursor.event_id) is None
 
 
-def _events(stripe: StripeReader, since: int | None) -> Iterator[dict[str, Any]]:
+def _events(stripe: StripeSource, since: int | None) -> Iterator[dict[str, Any]]:
     """The lifecycle-relevant events, newest first."""
-    return stripe.list_events(list(STRIPE_EVENT_TYPES), created_gte=since)
+    return iter(stripe.list_events(list(STRIPE_EVENT_TYPES), created_gte=since))
 
 
 def _newest(events: list[dict[str, Any]]) -> Cursor | None:
@@ -69,7 +69,7 @@ def _newest(events: list[dict[str, Any]]) -> Cursor | None:
     return Cursor(newest["id"], newest["created"])
 
 
-def collect(stripe: StripeReader, ledger: EventLedger, options: CollectOptions) -> Collected:
+def collect(stripe: StripeSource, ledger: EventLedger, options: CollectOptions) -> Collected:
     """Derive the events not queued yet; nothing is written here."""
     subscriptions = keep_mode(stripe.list_subscriptions(), options.allow_test_mode)
     engine = EngineValuation(

@@ -16,8 +16,8 @@ from assets.lifecycle.collect import Collected, CollectOptions, collect
 from assets.lifecycle.ledger import EventLedger
 from assets.lifecycle.model import LifecycleEvent
 from assets.lifecycle.policy import NameBudget, event_name_budget
-from assets.lifecycle.reader import StripeReader
 from assets.lifecycle.send import SendSummary, address, recipients, send_pending
+from assets.lifecycle.source import StripeSource
 from assets.push.service import Log
 from resources.intercom import IntercomClient
 from resources.state import StateStore, SyncError
@@ -52,7 +52,7 @@ def _no_contact(event: LifecycleEvent) -> SyncError:
 
 
 async def sync_lifecycle_events(
-    stripe: StripeReader,
+    stripe: StripeSource,
     client: IntercomClient,
     ledger: EventLedger,
     store: StateStore,

@@ -1,8 +1,8 @@
 """`StripeEmulator`: the HTTP face of the Stripe emulator (API routes, auth, rate limit, controls).
 
 Stripe API routes (v1, pinned shape):
-  customers (list, retrieve, create, update), products (list, retrieve, create),
-  prices (list, retrieve, create), coupons (list, retrieve, create),
+  customers (list, retrieve, create, update, delete), products (list, retrieve, create, update,
+  delete), prices (list, retrieve, create, update), coupons (list, retrieve, create, update, delete),
   subscriptions (list, retrieve, create, update, DELETE = cancel, POST …/resume),
   invoices, charges, invoice_payments, refunds (list, retrieve; POST /v1/refunds), events (list, retrieve).
 
@@ -261,6 +261,16 @@ class StripeEmulator(EmulatorApp):
         self._api("POST", "/v1/products", "product", lambda r, p: writes.create_product(s(), p))
         self._api("POST", "/v1/prices", "price", lambda r, p: writes.create_price(s(), p))
         self._api("POST", "/v1/coupons", "coupon", lambda r, p: writes.create_coupon(s(), p))
+        self._api(
+            "POST", f"/v1/products/{ident}", "product", lambda r, p: writes.update_product(s(), r.params["id"], p)
+        )
+        self._api("POST", f"/v1/prices/{ident}", "price", lambda r, p: writes.update_price(s(), r.params["id"], p))
+        self._api("POST", f"/v1/coupons/{ident}", "coupon", lambda r, p: writes.update_coupon(s(), r.params["id"], p))
+        for kind, plural in (("customer", "customers"), ("product", "products"), ("coupon", "coupons")):
+            self._api(
+                "DELETE", f"/v1/{plural}/{ident}", kind,
+                lambda r, p, kind=kind: writes.delete(s(), kind, r.params["id"]),
+            )  # fmt: skip
         self._api("POST", "/v1/subscriptions", "subscription", lambda r, p: writes.create_subscription(s(), p))
         self._api(
             "POST", f"/v1/subscriptions/{ident}", "subscription",

@@ -106,6 +106,9 @@ class StripeState:
             self.schedule(obj)
         return obj
 
+    def remove(self, kind: str, object_id: str) -> None:
+        self.by_kind[kind].remove(object_id)
+
     # -- the billing timetable ------------------------------------------------------------
     def schedule(self, obj: StripeObject, bulk: bool = False) -> None:
         """Note when `obj` is next due; bulk inserts append and `load` heapifies once."""

@@ -40,6 +40,12 @@ class _OrderedKeys:
         else:
             bisect.insort(self.keys, key)
 
+    def discard(self, key: Key) -> None:
+        keys = self.ordered()
+        position = bisect.bisect_left(keys, key)
+        if position < len(keys) and keys[position] == key:
+            del keys[position]
+
     def ordered(self) -> list[Key]:
         if not self._sorted:
             self.keys.sort()
@@ -84,6 +90,20 @@ class Collection:
     def replace(self, obj: StripeObject) -> None:
         """Store a new version of an existing object (its time and indexed fields never change)."""
         self.by_id[obj["id"]] = obj
+
+    def remove(self, object_id: str) -> None:
+        """Forget an object (a deletion); its keys leave the ordered lists and indexes."""
+        obj = self.by_id.pop(object_id)
+        key = (obj[self._time_field], object_id)
+        self._all.discard(key)
+        for field in self._indexed_fields:
+            value = obj.get(field)
+            if isinstance(value, str) and value in self._indexes[field]:
+                self._indexes[field][value].discard(key)
+
+    def has_indexed(self, field: str, value: str) -> bool:
+        keys = self._indexes[field].get(value)
+        return bool(keys and keys.keys)
 
     def values(self) -> Iterator[StripeObject]:
         return (self.by_id[object_id] for _, object_id in self._all.ordered())

@@ -89,14 +89,22 @@ def create_customer(state: StripeState, params: Params) -> StripeObject:
     return _created(state, "customer", customer)
 
 
-def update_customer(state: StripeState, customer_id: str, params: Params) -> StripeObject:
-    old = _lookup(state, "customer", customer_id, "")
+def _relabelled(
+    state: StripeState, kind: str, object_id: str, params: Params, fields: tuple[str, ...]
+) -> tuple[StripeObject, StripeObject]:
+    """(the stored object, a copy with these text fields and its metadata updated; "" clears)."""
+    old = _lookup(state, kind, object_id, "")
     new = clone(old)
-    for field in ("email", "name"):
+    for field in fields:
         if field in params:
             new[field] = params[field] or None
     if "metadata" in params:
         new["metadata"] = _merge_metadata(new["metadata"], params["metadata"])
+    return old, new
+
+
+def update_customer(state: StripeState, customer_id: str, params: Params) -> StripeObject:
+    old, new = _relabelled(state, "customer", customer_id, params, ("email", "name"))
     default_pm = (params.get("invoice_settings") or {}).get("default_payment_method")
     if default_pm is not None:
         new["invoice_settings"]["default_payment_method"] = default_pm or None
@@ -119,6 +127,54 @@ def create_product(state: StripeState, params: Params) -> StripeObject:
         livemode=state.livemode,
     )
     return _created(state, "product", product)
+
+
+def update_product(state: StripeState, product_id: str, params: Params) -> StripeObject:
+    old, new = _relabelled(state, "product", product_id, params, ("name", "description"))
+    if "active" in params:
+        new["active"] = _bool(params, "active")
+    new["updated"] = state.now
+    state.replace("product", new)
+    state.emit("product.updated", "product", new, old)
+    return new
+
+
+def update_price(state: StripeState, price_id: str, params: Params) -> StripeObject:
+    """Only a price's labels and `active` change; amounts are fixed for life. The stored price is
+    updated in place because subscription items embed it and Stripe shows them the current price."""
+    price = _lookup(state, "price", price_id, "")
+    old = clone(dict(price))  # `clone` shares prices; a dict() copy makes it a real copy
+    for field in ("nickname", "lookup_key"):
+        if field in params:
+            price[field] = params[field] or None
+    if "active" in params:
+        price["active"] = _bool(params, "active")
+    if "metadata" in params:
+        price["metadata"] = _merge_metadata(price["metadata"], params["metadata"])
+    state.emit("price.updated", "price", price, old)
+    return price
+
+
+def update_coupon(state: StripeState, coupon_id: str, params: Params) -> StripeObject:
+    """A coupon's terms are fixed; its name and metadata can change."""
+    old, new = _relabelled(state, "coupon", coupon_id, params, ("name",))
+    state.replace("coupon", new)
+    state.emit("coupon.updated", "coupon", new, old)
+    return new
+
+
+def delete(state: StripeState, kind: str, object_id: str) -> StripeObject:
+    """DELETE /v1/customers|products|coupons/{id}: gone from lists and lookups, `<kind>.deleted` emitted.
+
+    A product with prices cannot be deleted (archive it instead), as in Stripe. Discounts already
+    made from a deleted coupon keep applying.
+    """
+    obj = _lookup(state, kind, object_id, "")
+    if kind == "product" and state.by_kind["price"].has_indexed("product", object_id):
+        raise invalid("This product cannot be deleted because it has one or more user-created prices.")
+    state.remove(kind, object_id)
+    state.emit(f"{kind}.deleted", kind, obj)
+    return {"id": object_id, "object": kind, "deleted": True}
 
 
 def _tiers(raw: list[Params]) -> list[StripeObject]:

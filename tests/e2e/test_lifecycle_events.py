@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
+from assets.ingest.assets import StripeSnapshotConfig, stripe_snapshot
 from assets.lifecycle import DEFAULT_EVENT_NAMES, LifecycleType
 from assets.lifecycle.assets import LifecycleEventsConfig, intercom_lifecycle_events
 from emulators.demo_transitions import SCENARIOS, TransitionPrices, run_transitions
@@ -108,12 +109,21 @@ class World:
 def materialize(
     world_inputs: Any, stripe_url: str, intercom_url: str, token: str, now: int, concurrency: int = 8, **config: Any
 ) -> dict[str, Any]:
-    """One run of the real asset (direct invocation with real resources)."""
+    """One run of the real asset (direct invocation with real resources), after the Stripe
+    snapshot's ingest it reads from, as in the jobs."""
     state = StateStoreResource(url=world_inputs.db_url)
+    stripe_resource = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_url, requests_per_second=1000)
+    stripe_snapshot(
+        context=dg.build_asset_context(),
+        config=StripeSnapshotConfig(),
+        stripe=stripe_resource,
+        state=state,
+        settings=SyncSettings(as_of=_iso(now)),
+    )
     result = intercom_lifecycle_events(
         context=dg.build_asset_context(),
         config=LifecycleEventsConfig(**{"allow_test_mode": True, **config}),
-        stripe=StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_url, requests_per_second=1000),
+        stripe=stripe_resource,
         intercom=IntercomResource(
             access_token=token, base_url=intercom_url, max_retries=0, max_concurrency=concurrency
         ),
@@ -304,7 +314,7 @@ def test_sigkill_mid_send_then_rerun_leaves_no_duplicate_and_no_gap(
     inputs = Inputs(world.db_url, world.customer_accounts, world.warehouse_users)
     args.write_bytes(pickle.dumps((inputs, stripe_emulator.url, intercom_emulator.url, intercom_token, now)))
     child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(args)], env={**os.environ, "PYTHONPATH": "."})
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # the child imports, ingests Stripe, then sends; slow on a loaded machine
     while time.monotonic() < deadline and _posted(intercom_emulator) < 3:
         time.sleep(0.01)
     os.kill(child.pid, signal.SIGKILL)

@@ -75,14 +75,38 @@ def test_nightly_sync_end_to_end_then_nothing_to_write(warehouse_url):
         contact_counts = metadata(first, "intercom_contacts")
         assert contact_counts["created"] == len(contacts)
 
+        # Stripe is read once per run, by the snapshot's ingest: every call the emulator served
+        # is one the ingest counted (the lifecycle events read the stored snapshot and event log).
+        ingest = metadata(first, "stripe_snapshot")
+        assert (ingest["mode"], ingest["reason"]) == ("full", "first_run")
+        stripe_reads = _stripe_reads(env.stripe.app.counters)
+        assert stripe_reads["GET /v1/subscriptions"] == ingest["stripe_calls_by_endpoint"]["GET /v1/subscriptions"]
+        assert stripe_reads["GET /v1/customers"] == ingest["stripe_calls_by_endpoint"]["GET /v1/customers"]
+        for endpoint in ("GET /v1/prices", "GET /v1/products", "GET /v1/coupons"):
+            assert stripe_reads[endpoint] == ingest["stripe_calls_by_endpoint"][endpoint] == 1
+
         # Same data again: nothing is written to Intercom.
         writes_before = _writes(env.intercom_app.counters)
+        reads_before = sum(_stripe_reads(env.stripe.app.counters).values())
         second = env.run()
         assert second.success
+        # A quiet night reads Stripe's event pages only: one of object events, one of billing
+        # events; the lifecycle events read the log and make no call of their own.
+        quiet = metadata(second, "stripe_snapshot")
+        assert (quiet["mode"], quiet["stripe_calls"], quiet["stripe_calls_by_endpoint"]) == (
+            "incremental", 2, {"GET /v1/events": 2},
+        )  # fmt: skip
+        assert sum(_stripe_reads(env.stripe.app.counters).values()) - reads_before == 2
         assert metadata(second, "intercom_contacts")["created"] == 0
         assert metadata(second, "intercom_contacts")["updated"] == 0
         assert metadata(second, "intercom_companies")["updated"] == 0
         assert _writes(env.intercom_app.counters) == writes_before
+
+
+def _stripe_reads(counters) -> dict[str, int]:
+    """Requests the Stripe emulator served, by route ("GET /v1/subscriptions")."""
+    prefix = "route:GET "
+    return {k.removeprefix(prefix): v for k, v in counters.items() if k.startswith(prefix)}
 
 
 def _writes(counters) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from assets.lifecycle.reader import StripeReader
+from assets.lifecycle.source import StripeSource
 from emulators.http import FaultRule
 from resources.stripe import StripeRateLimited, StripeResource
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
@@ -26,7 +26,8 @@ def test_lists_every_page_with_expansions(stripe_emulator, stripe_client, stripe
     listed = list(resource.list_subscriptions())
     assert {s["id"] for s in listed} == created  # three pages of 100, none twice
     assert len(listed) == 205
-    assert all(isinstance(s["customer"], dict) for s in listed)  # data.customer expanded
+    # Customers are listed on their own, once: the subscription list does not expand them too.
+    assert all(isinstance(s["customer"], str) for s in listed)
     assert (
         stripe_emulator.app.counters["route:GET GET /v1/subscriptions"] == 3
     )  # the Stripe app names routes "METHOD path"
@@ -62,7 +63,7 @@ def test_the_key_is_never_shown(stripe_emulator):
 def test_find_event_answers_none_once_stripe_no_longer_keeps_it(stripe_emulator, stripe_client, stripe_catalog):
     _subscriptions(stripe_client, stripe_catalog, 1)
     resource = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000)
-    reader: StripeReader = resource  # the lifecycle collection's protocol, checked by the type checker
+    reader: StripeSource = resource  # the lifecycle collection's protocol, checked by the type checker
     newest = next(reader.list_events(["customer.subscription.created"]))
     assert reader.find_event(newest["id"]) == newest
     assert reader.find_event("evt_never_existed") is None

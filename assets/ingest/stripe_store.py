@@ -1,0 +1,189 @@
+"""The stored Stripe snapshot: objects, the event log and the ingest cursor, in the state store.
+
+Tables on the state store's engine and prefix (`revsync_` by default):
+- `stripe_objects`: one row per (kind, id) for subscriptions, customers, prices, products and
+  coupons, the payload in its stored form (assets/ingest/normalize.py).
+- `stripe_events`: the Stripe events the ingest has read (objects' and billing events), kept
+  for Stripe's 30-day retention. Later stages (lifecycle events) read them here instead of
+  listing Stripe again.
+- `stripe_ingest_cursor`: one row: the newest event read, when it was read, since when the event
+  log is complete, and when the last full listing ran.
+
+Every run's changes, its events and the new cursor are written in one transaction (`commit`), so
+a crash before it leaves the previous night's snapshot and cursor, and the re-run reads the same
+events again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from resources.state.store import StateStore
+
+StripeObject = dict[str, Any]
+KINDS = ("subscription", "customer", "price", "product", "coupon")
+_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class IngestCursor:
+    """`event_created`/`event_id`: the newest event read (id None: none yet); `read_at`: when the
+    events were last read (everything Stripe had until then is applied); `covers_from`: the event
+    log holds every event created since then; `full_at`: when the last full listing ran."""
+
+    event_created: int
+    event_id: str | None
+    read_at: int
+    covers_from: int
+    full_at: int
+
+
+@dataclass
+class Changes:
+    """One run's writes. `replace_all`: the objects are a full listing and replace the snapshot."""
+
+    upserts: dict[str, list[StripeObject]] = field(default_factory=dict)
+    deletes: dict[str, list[str]] = field(default_factory=dict)
+    replace_all: bool = False
+    events: list[StripeObject] = field(default_factory=list)
+
+
+def plain(payload: Mapping[str, Any]) -> StripeObject:
+    """The JSON the API sent: the SDK reads decimal strings as Decimal; store them as strings."""
+    result: StripeObject = json.loads(json.dumps(payload, default=str))
+    return result
+
+
+class StripeSnapshotStore:
+    def __init__(self, store: StateStore) -> None:
+        self.engine = store.engine
+        self.objects = store.define_table(
+            "stripe_objects",
+            sa.Column("kind", sa.String(32), primary_key=True),
+            sa.Column("id", sa.String(255), primary_key=True),
+            sa.Column("created", sa.BigInteger, nullable=False),
+            sa.Column("payload", sa.JSON, nullable=False),
+        )
+        self.events = store.define_table(
+            "stripe_events",
+            sa.Column("id", sa.String(255), primary_key=True),
+            sa.Column("type", sa.String(128), nullable=False),
+            sa.Column("created", sa.BigInteger, nullable=False, index=True),
+            sa.Column("payload", sa.JSON, nullable=False),
+        )
+        self.cursor_table = store.define_table(
+            "stripe_ingest_cursor",
+            sa.Column("name", sa.String(32), primary_key=True),
+            sa.Column("event_created", sa.BigInteger, nullable=False),
+            sa.Column("event_id", sa.String(255), nullable=True),
+            sa.Column("read_at", sa.BigInteger, nullable=False),
+            sa.Column("covers_from", sa.BigInteger, nullable=False),
+            sa.Column("full_at", sa.BigInteger, nullable=False),
+        )
+        for table in (self.objects, self.events, self.cursor_table):
+            table.create(self.engine, checkfirst=True)
+
+    # -- reads ----------------------------------------------------------------------------
+    def cursor(self) -> IngestCursor | None:
+        t = self.cursor_table
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.name == "stripe")).first()
+        if row is None:
+            return None
+        return IngestCursor(row.event_created, row.event_id, row.read_at, row.covers_from, row.full_at)
+
+    def load(self, kind: str, ids: Iterable[str] | None = None) -> dict[str, StripeObject]:
+        """Stored objects of a kind by id (all, or only `ids`)."""
+        t = self.objects.c
+        query = sa.select(t.id, t.payload).where(t.kind == kind)
+        if ids is None:
+            with self.engine.connect() as conn:
+                return {row.id: row.payload for row in conn.execute(query)}
+        wanted, found = sorted(set(ids)), {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                rows = conn.execute(query.where(t.id.in_(wanted[start : start + _CHUNK])))
+                found.update({row.id: row.payload for row in rows})
+        return found
+
+    def ids(self, kind: str) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(self.objects.c.id).where(self.objects.c.kind == kind)).scalars())
+
+    def has_objects(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(self.objects.c.id).limit(1)).first() is not None
+
+    def logged_event_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted, found = sorted(set(ids)), set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                found |= set(conn.execute(sa.select(self.events.c.id).where(self.events.c.id.in_(chunk))).scalars())
+        return found
+
+    def logged_events(
+        self, types: Sequence[str], created_gte: int | None = None, created_lt: int | None = None
+    ) -> list[StripeObject]:
+        """Logged events of these types, newest first."""
+        t = self.events.c
+        query = sa.select(t.payload).where(t.type.in_(list(types)))
+        if created_gte is not None:
+            query = query.where(t.created >= created_gte)
+        if created_lt is not None:
+            query = query.where(t.created < created_lt)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(t.created.desc(), t.id.desc())).scalars())
+
+    def logged_event(self, event_id: str) -> StripeObject | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(self.events.c.payload).where(self.events.c.id == event_id)).scalar()
+
+    # -- the one write --------------------------------------------------------------------
+    def commit(self, changes: Changes, cursor: IngestCursor, prune_before: int) -> None:
+        """Apply a run's objects and events and move the cursor, all or nothing. Events created
+        before `prune_before` (Stripe no longer keeps them) leave the log."""
+        t = self.objects
+        with self.engine.begin() as conn:
+            if changes.replace_all:
+                conn.execute(sa.delete(t))
+            for kind in KINDS:
+                gone = [*changes.deletes.get(kind, [])]
+                rows = [
+                    {"kind": kind, "id": p["id"], "created": int(p.get("created") or 0), "payload": p}
+                    for p in changes.upserts.get(kind, [])
+                ]
+                if not changes.replace_all:
+                    gone += [row["id"] for row in rows]
+                for start in range(0, len(gone), _CHUNK):
+                    conn.execute(sa.delete(t).where(t.c.kind == kind, t.c.id.in_(gone[start : start + _CHUNK])))
+                for start in range(0, len(rows), _CHUNK):
+                    conn.execute(sa.insert(t), rows[start : start + _CHUNK])
+            if changes.events:
+                known = set()
+                ids = [e["id"] for e in changes.events]
+                for start in range(0, len(ids), _CHUNK):
+                    chunk = ids[start : start + _CHUNK]
+                    known |= set(conn.execute(sa.select(self.events.c.id).where(self.events.c.id.in_(chunk))).scalars())
+                new = {e["id"]: e for e in changes.events if e["id"] not in known}
+                rows = [{"id": e["id"], "type": e["type"], "created": e["created"], "payload": e} for e in new.values()]
+                for start in range(0, len(rows), _CHUNK):
+                    conn.execute(sa.insert(self.events), rows[start : start + _CHUNK])
+            conn.execute(sa.delete(self.events).where(self.events.c.created < prune_before))
+            conn.execute(sa.delete(self.cursor_table).where(self.cursor_table.c.name == "stripe"))
+            conn.execute(
+                sa.insert(self.cursor_table),
+                {
+                    "name": "stripe",
+                    "event_created": cursor.event_created,
+                    "event_id": cursor.event_id,
+                    "read_at": cursor.read_at,
+                    "covers_from": cursor.covers_from,
+                    "full_at": cursor.full_at,
+                },
+            )

@@ -1,0 +1,344 @@
+"""Keep the stored Stripe snapshot current: a full listing now and then, Stripe's events in between.
+
+Modes (docs/ingest.md):
+- **full**: every subscription, customer, price, product and coupon is listed, the endpoints and
+  `created` ranges concurrently under one request budget. It runs on the first run, when the
+  cursor is older than Stripe's 30-day event retention (less a day's margin), when the last full
+  listing is `full_refresh_every_days` old, or when asked (`full_refresh`). When a snapshot
+  exists it is reconciled with the listing: objects that no event since the cursor explains
+  must be identical, and any that differ are counted in `reconcile_differences` (should be 0).
+- **incremental**: the events since the cursor (less a skew, as `created` is to the second) are
+  listed; for every object they name, its newest event gives its current state, which is stored
+  unless that event was already applied. The event's payload is used as is when it is in the
+  pinned API version and complete; otherwise (an older version, a discount or a price's tiers not
+  known yet) the object is fetched again. `*.deleted` removes customers, prices, products and
+  coupons (a deleted subscription is kept, canceled, as the list shows it).
+
+Either way the objects, the events read and the new cursor are committed in one transaction.
+
+Plain Python: a `StripeReader` and a `StripeSnapshotStore` in, a summary out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import stripe as stripe_sdk
+
+from assets.ingest.stored_form import (
+    discount_objects,
+    price_ids,
+    stored_price,
+    stored_subscription,
+    with_known_discounts,
+)
+from assets.ingest.stripe_store import KINDS, Changes, IngestCursor, StripeSnapshotStore, plain
+from resources.stripe import SUBSCRIPTION_EXPAND, SUBSCRIPTION_RETRIEVE_EXPAND, StripeReader
+from resources.stripe_ranges import Listing
+
+DAY = 86_400
+EVENT_RETENTION = 30 * DAY
+# A cursor read this long ago is treated as expired: Stripe's clock and ours may differ a little.
+RETENTION_MARGIN = DAY
+CURSOR_SKEW = 300
+
+# Events that change a stored object (the `types` filter takes at most 20 names).
+OBJECT_EVENT_TYPES: tuple[str, ...] = (
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "price.created",
+    "price.updated",
+    "price.deleted",
+    "coupon.created",
+    "coupon.updated",
+    "coupon.deleted",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "customer.subscription.pending_update_applied",
+    "customer.subscription.pending_update_expired",
+    "customer.subscription.trial_will_end",
+)
+# Money events later stages need (lifecycle events), logged with the others: one read of Stripe.
+BILLING_EVENT_TYPES: tuple[str, ...] = ("invoice.paid", "invoice.payment_failed", "refund.created", "charge.refunded")
+LOGGED_EVENT_TYPES = OBJECT_EVENT_TYPES + BILLING_EVENT_TYPES
+
+SERVICES = {"subscription": "subscriptions", "customer": "customers", "price": "prices", "product": "products",
+            "coupon": "coupons"}  # fmt: skip
+FULL_LISTINGS = (
+    Listing("subscriptions", {"status": "all", "expand": SUBSCRIPTION_EXPAND}),
+    Listing("customers"),
+    Listing("prices", {"expand": ["data.tiers"]}),
+    Listing("products"),
+    Listing("coupons"),
+)
+_RETRIEVE_EXPAND = {"subscription": SUBSCRIPTION_RETRIEVE_EXPAND, "price": ["tiers"]}
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    now: int  # Unix seconds, the run's as-of time (Stripe's clock)
+    full_refresh: bool = False
+    full_refresh_every_days: int = 7
+    event_backfill_days: int = 7  # days of events a fresh start logs (the lifecycle's default look-back)
+
+
+@dataclass
+class IngestSummary:
+    mode: str  # full | incremental
+    reason: str  # first_run | cursor_expired | scheduled | requested (full); events (incremental)
+    stripe_calls: int = 0
+    stripe_calls_by_endpoint: dict[str, int] = field(default_factory=dict)
+    stripe_rate_limited: int = 0
+    events_read: int = 0
+    events_new: int = 0
+    objects_changed: dict[str, int] = field(default_factory=dict)
+    objects_deleted: dict[str, int] = field(default_factory=dict)
+    objects_refetched: int = 0
+    listed: dict[str, int] = field(default_factory=dict)
+    listing_seconds: float = 0.0
+    listing_calls: int = 0
+    budget_per_second: float = 0.0
+    reconcile_compared: int = 0
+    reconcile_excluded: int = 0
+    reconcile_differences: int = 0
+    reconcile_sample: list[str] = field(default_factory=list)
+
+    @property
+    def budget_utilisation(self) -> float:
+        """Calls per second of the full listing as a fraction of the budget (0 without a listing)."""
+        if self.listing_seconds <= 0 or self.budget_per_second <= 0:
+            return 0.0
+        return round(self.listing_calls / self.listing_seconds / self.budget_per_second, 3)
+
+
+def full_reason(cursor: IngestCursor | None, options: IngestOptions) -> str | None:
+    """Why this run lists everything, or None for an incremental run."""
+    if cursor is None:
+        return "first_run"
+    if options.now - cursor.read_at > EVENT_RETENTION - RETENTION_MARGIN:
+        return "cursor_expired"
+    if options.full_refresh:
+        return "requested"
+    if options.now - cursor.full_at >= options.full_refresh_every_days * DAY:
+        return "scheduled"
+    return None
+
+
+def read_events(
+    reader: StripeReader, since: int, *, types: Iterable[str] = ("objects", "billing"), split: bool = False
+) -> list[dict]:
+    """Logged event types created at or after `since`, newest first. Unsplit, Stripe's order within
+    a second is kept (the newest event of an object must come first); split, a long window is
+    read in concurrent `created` ranges."""
+    lists = {"objects": OBJECT_EVENT_TYPES, "billing": BILLING_EVENT_TYPES}
+    listings = [
+        Listing("events", {"types": list(lists[name]), "created": {"gte": since}}, split=split, label=name)
+        for name in types
+    ]
+    found = reader.list_all(listings)
+    merged = [plain(e) for name in types for e in found[name]]
+    merged.sort(key=lambda e: e["created"], reverse=True)  # stable: keeps Stripe's order within a second
+    return merged
+
+
+def _newest_by_object(events: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """(kind, id) → the newest event about a stored kind of object (events come newest first)."""
+    newest: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for event in events:
+        obj = event["data"]["object"]
+        kind = obj.get("object")
+        if kind in KINDS:
+            newest.setdefault((kind, obj["id"]), event)
+    return newest
+
+
+class _Refetcher:
+    def __init__(self, reader: StripeReader, summary: IngestSummary) -> None:
+        self.reader, self.summary = reader, summary
+
+    def fetch(self, kind: str, object_id: str) -> dict[str, Any] | None:
+        """The object now, or None when Stripe no longer has it."""
+        self.summary.objects_refetched += 1
+        try:
+            found = self.reader.retrieve(SERVICES[kind], object_id, _RETRIEVE_EXPAND.get(kind))
+        except stripe_sdk.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise
+        return None if found.get("deleted") else found
+
+
+def _apply_events(
+    reader: StripeReader, store: StripeSnapshotStore, events: list[dict], summary: IngestSummary
+) -> Changes:
+    """The objects the new events changed, in stored form."""
+    logged = store.logged_event_ids(e["id"] for e in events)
+    summary.events_new = len([e for e in events if e["id"] not in logged])
+    todo = {key: e for key, e in _newest_by_object(events).items() if e["id"] not in logged}
+    refetch = _Refetcher(reader, summary)
+    changes = Changes(events=events)
+    # The stored versions an event payload is completed from (discount objects, price tiers).
+    previous = {kind: store.load(kind, [i for (k, i) in todo if k == kind]) for kind in ("subscription", "price")}
+    for (kind, object_id), event in todo.items():
+        payload = event["data"]["object"]
+        if event["type"].endswith(".deleted") and kind != "subscription":
+            changes.deletes.setdefault(kind, []).append(object_id)
+            continue
+        stored = _stored_from_event(kind, payload, event, reader.api_version, previous)
+        if stored is None:
+            fetched = refetch.fetch(kind, object_id)
+            if fetched is None:
+                changes.deletes.setdefault(kind, []).append(object_id)
+                continue
+            stored = _listed(kind, fetched)
+        changes.upserts.setdefault(kind, []).append(stored)
+    _add_missing_prices(store, changes, refetch)
+    return changes
+
+
+def _stored_from_event(
+    kind: str, payload: Mapping[str, Any], event: Mapping[str, Any], api_version: str, previous: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The stored form straight from the event, or None when the object must be fetched again."""
+    if event.get("api_version") != api_version:
+        return None  # rendered in an older API version: read the object in ours
+    before = previous.get(kind, {}).get(payload["id"])
+    if kind == "subscription":
+        known = discount_objects(before) if before else {}
+        complete = with_known_discounts(dict(payload), known)
+        return stored_subscription(complete) if complete is not None else None
+    return _stored(kind, payload, before)
+
+
+def _stored(kind: str, payload: Mapping[str, Any], before: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if kind == "subscription":
+        return stored_subscription(payload)
+    if kind == "price":
+        return stored_price(payload, before)
+    return plain(payload)
+
+
+def _listed(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored form of an object Stripe listed or returned (with the expansions we ask for)."""
+    stored = _stored(kind, payload, None)
+    if stored is None:
+        raise RuntimeError(f"Stripe returned {kind} {payload.get('id')} without the expanded tiers asked for")
+    return stored
+
+
+def _add_missing_prices(store: StripeSnapshotStore, changes: Changes, refetch: _Refetcher) -> None:
+    """A subscription may use a price no event told us about (created before the cursor but after
+    the last listing read prices): fetch it, so every stored item's price is stored."""
+    wanted = set().union(*(price_ids(s) for s in changes.upserts.get("subscription", [])))
+    have = {p["id"] for p in changes.upserts.get("price", [])}
+    missing = wanted - have - set(store.load("price", wanted - have))
+    for price_id in sorted(missing):
+        fetched = refetch.fetch("price", price_id)
+        if fetched is not None:
+            changes.upserts.setdefault("price", []).append(_listed("price", fetched))
+
+
+def _full_listing(reader: StripeReader, summary: IngestSummary) -> dict[str, list[dict[str, Any]]]:
+    before, started = reader.usage().calls, time.monotonic()
+    listed = reader.list_all(FULL_LISTINGS)
+    summary.listing_seconds = round(time.monotonic() - started, 3)
+    summary.listing_calls = reader.usage().calls - before
+    by_kind = {kind: [_listed(kind, p) for p in listed[SERVICES[kind]]] for kind in KINDS}
+    summary.listed = {kind: len(objects) for kind, objects in by_kind.items()}
+    return by_kind
+
+
+def _reconcile(
+    store: StripeSnapshotStore, listed: Mapping[str, list[dict[str, Any]]], explained: set[tuple[str, str]],
+    summary: IngestSummary,
+) -> None:  # fmt: skip
+    """Count stored objects that differ from the listing although no event explains a change."""
+    differences: list[str] = []
+    for kind in KINDS:
+        stored = store.load(kind)
+        fresh = {p["id"]: p for p in listed[kind]}
+        for object_id in sorted(stored.keys() | fresh.keys()):
+            if (kind, object_id) in explained:
+                summary.reconcile_excluded += 1
+                continue
+            summary.reconcile_compared += 1
+            if stored.get(object_id) != fresh.get(object_id):
+                differences.append(f"{kind}:{object_id}")
+    summary.reconcile_differences = len(differences)
+    summary.reconcile_sample = differences[:20]
+
+
+def _event_cursor(events: list[dict], fallback: IngestCursor | None) -> tuple[int, str | None]:
+    if events:
+        newest = max(events, key=lambda e: e["created"])
+        return newest["created"], newest["id"]
+    return (fallback.event_created, fallback.event_id) if fallback else (0, None)
+
+
+def sync_stripe_snapshot(reader: StripeReader, store: StripeSnapshotStore, options: IngestOptions) -> IngestSummary:
+    """Bring the stored snapshot up to date with Stripe; nothing is written until the last step."""
+    calls_before = reader.usage()
+    cursor = store.cursor()
+    reason = full_reason(cursor, options)
+    summary = IngestSummary("incremental" if reason is None else "full", reason or "events")
+    summary.budget_per_second = reader.budget.per_second
+
+    if reason is None:
+        assert cursor is not None
+        events = read_events(reader, cursor.event_created - CURSOR_SKEW)
+        changes = _apply_events(reader, store, events, summary)
+        created, event_id = _event_cursor(events, cursor)
+        new_cursor = IngestCursor(created, event_id, options.now, cursor.covers_from, cursor.full_at)
+    else:
+        continuous = cursor is not None and reason in ("requested", "scheduled")
+        if continuous:
+            assert cursor is not None
+            # The log stays complete: the events since the cursor are read before the listing,
+            # which is newer than all of them, so they count as applied.
+            events = read_events(reader, cursor.event_created - CURSOR_SKEW)
+            created, event_id = _event_cursor(events, cursor)
+            covers_from = cursor.covers_from
+        else:
+            # A fresh start from Stripe's newest event. The last `event_backfill_days` of events
+            # are logged as applied (the listing is newer than all of them): the next night does
+            # not redo them, and the lifecycle events' first look-back reads them from the log.
+            head = reader.page(Listing("events"), {"limit": 1}).data
+            covers_from = head[0]["created"] - max(options.event_backfill_days * DAY, CURSOR_SKEW) if head else 0
+            events = read_events(reader, covers_from, split=True) if head else []
+            created, event_id = (head[0]["created"], head[0]["id"]) if head else (0, None)
+            if events:
+                created, event_id = _event_cursor(events, None)
+        listed = _full_listing(reader, summary)
+        if continuous:
+            # Events during the listing explain differences too (they are applied next run).
+            later = read_events(reader, created - CURSOR_SKEW, types=("objects",))
+            _reconcile(store, listed, set(_newest_by_object([*events, *later])), summary)
+        elif cursor is not None:
+            _reconcile(store, listed, set(), summary)  # after a gap: what changed unseen
+        changes = Changes(upserts=listed, replace_all=True, events=events)
+        summary.events_new = len(events) - len(store.logged_event_ids(e["id"] for e in events))
+        new_cursor = IngestCursor(created, event_id, options.now, covers_from, options.now)
+
+    summary.events_read = len(events)
+    summary.objects_changed = {k: len(v) for k, v in changes.upserts.items() if v and not changes.replace_all}
+    summary.objects_deleted = {k: len(v) for k, v in changes.deletes.items() if v}
+    store.commit(changes, new_cursor, prune_before=options.now - EVENT_RETENTION)
+    usage = reader.usage()
+    summary.stripe_calls = usage.calls - calls_before.calls
+    summary.stripe_rate_limited = usage.rate_limited - calls_before.rate_limited
+    summary.stripe_calls_by_endpoint = {
+        k: v - calls_before.calls_by_endpoint.get(k, 0)
+        for k, v in usage.calls_by_endpoint.items()
+        if v - calls_before.calls_by_endpoint.get(k, 0)
+    }
+    return summary
