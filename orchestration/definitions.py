@@ -11,6 +11,8 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 from assets.attributes import assets as attributes  # noqa: E402
 from assets.ingest import assets as ingest  # noqa: E402
 from assets.lifecycle import assets as lifecycle  # noqa: E402
+from assets.plays import assets as plays  # noqa: E402
+from assets.plays.load import configured_plays  # noqa: E402
 from assets.push import assets as push  # noqa: E402
 from assets.revenue import assets as revenue  # noqa: E402
 from orchestration.environments import resources_for_environment  # noqa: E402
@@ -18,8 +20,11 @@ from orchestration.jobs import lifecycle_events_job, mrr_history, nightly_sync  
 from orchestration.schedules import mrr_history_schedule, nightly_sync_schedule  # noqa: E402
 from orchestration.sensors import stripe_lifecycle_events_sensor  # noqa: E402
 
+# A bad plays file fails here, so `dg check defs` (and the UI's code location) reports it before any run.
+configured_plays("", None)
+
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, revenue, attributes, push, lifecycle]),
+    assets=dg.load_assets_from_modules([ingest, revenue, attributes, plays, push, lifecycle]),
     jobs=[nightly_sync, mrr_history, lifecycle_events_job],
     schedules=[nightly_sync_schedule(), mrr_history_schedule()],
     sensors=[stripe_lifecycle_events_sensor],

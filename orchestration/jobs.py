@@ -3,12 +3,12 @@ the daily MRR history (refreshing the Stripe snapshot it is computed from)."""
 
 import dagster as dg
 
-SYNC_GROUPS = ("ingest", "attributes", "push", "lifecycle")
+SYNC_GROUPS = ("ingest", "attributes", "plays", "push", "lifecycle")
 
 nightly_sync = dg.define_asset_job(
     "nightly_sync",
     selection=dg.AssetSelection.groups(*SYNC_GROUPS),
-    description="Pull Stripe and the warehouse, compute attributes and segments, push changes to Intercom.",
+    description="Pull Stripe and the warehouse, compute attributes and plays, push changes to Intercom.",
     tags={"dagster/max_retries": "1"},
 )
 

@@ -14,8 +14,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.attributes.catalog import catalog
+from assets.attributes.catalog import AttributeSpec
 from assets.metadata import sync_errors_table, table
+from assets.plays.assets import membership_history
+from assets.plays.attributes import sync_catalog
+from assets.plays.load import configured_plays
+from assets.plays.update import MembershipUpdate
 from assets.push.plan import PushPlan
 from assets.push.schema import AttributeSchemaError
 from assets.push.service import (
@@ -56,6 +60,11 @@ class IntercomPushConfig(dg.Config):
             max_error_rate=self.max_error_rate,
             progress_interval_s=self.progress_interval_s,
         )
+
+
+def _catalog(settings: SyncSettings) -> list[AttributeSpec]:
+    """The attributes group's catalog plus the plays' segment and tier attributes (plays.yaml)."""
+    return sync_catalog(settings.usage_metrics, configured_plays(settings.plays_file, settings.usage_metrics))
 
 
 def _with_client(intercom: IntercomResource, work: Callable[[IntercomClient], Awaitable[T]]) -> T:
@@ -103,7 +112,7 @@ def intercom_data_attributes(
     model, a `stripe_*` name or too few of the 250 slots fails here, before any contact is touched.
     """
     options = config.options(intercom)
-    specs = catalog(settings.usage_metrics)
+    specs = _catalog(settings)
     try:
         plan = _with_client(intercom, lambda client: ensure_attributes(client, specs, options, context.log))
     except AttributeSchemaError as exc:
@@ -121,7 +130,7 @@ def intercom_data_attributes(
     )
 
 
-@dg.asset(**COMMON, deps=[intercom_data_attributes])
+@dg.asset(**COMMON, deps=[intercom_data_attributes, membership_history])
 def intercom_companies(
     context: dg.AssetExecutionContext,
     config: IntercomPushConfig,
@@ -129,10 +138,12 @@ def intercom_companies(
     state: StateStoreResource,
     settings: SyncSettings,
     company_attributes: pd.DataFrame,
+    segment_membership: MembershipUpdate,
 ) -> dg.MaterializeResult:
     """Accounts as Intercom companies: upsert by `company_id`, only changed fields, empty ones cleared.
 
-    `monthly_spend` is rounded half up to a whole unit. Records that fail land in `sync_errors`.
+    Tier and company-segment attributes come from `segment_membership` (plays.yaml). `monthly_spend`
+    is rounded half up to a whole unit. Records that fail land in `sync_errors`.
     """
     options = config.options(intercom)
     summary, plan = _with_client(
@@ -140,8 +151,8 @@ def intercom_companies(
         lambda client: push_companies(
             client,
             state.store,
-            company_attributes,
-            catalog(settings.usage_metrics),
+            segment_membership.join(company_attributes, "company"),
+            _catalog(settings),
             options,
             context.run.run_id,
             context.log,
@@ -151,7 +162,7 @@ def intercom_companies(
     return _result(summary, plan, options, extra)
 
 
-@dg.asset(**COMMON, deps=[intercom_data_attributes, intercom_companies])
+@dg.asset(**COMMON, deps=[intercom_data_attributes, intercom_companies, membership_history])
 def intercom_contacts(
     context: dg.AssetExecutionContext,
     config: IntercomPushConfig,
@@ -159,11 +170,13 @@ def intercom_contacts(
     state: StateStoreResource,
     settings: SyncSettings,
     contact_attributes: pd.DataFrame,
+    segment_membership: MembershipUpdate,
 ) -> dg.MaterializeResult:
     """Users as Intercom contacts keyed by `external_id`, attached to their company.
 
-    Only changed attributes are sent; state is recorded after Intercom confirms. Identity rules
-    (409 recovery, leads, shared and changed emails) are in docs/push.md.
+    Segment attributes come from `segment_membership`. Only changed attributes are sent; state is
+    recorded after Intercom confirms. Identity rules (409 recovery, leads, shared and changed
+    emails) are in docs/push.md.
     """
     options = config.options(intercom)
     summary, plan = _with_client(
@@ -171,8 +184,8 @@ def intercom_contacts(
         lambda client: push_contacts(
             client,
             state.store,
-            contact_attributes,
-            catalog(settings.usage_metrics),
+            segment_membership.join(contact_attributes, "contact"),
+            _catalog(settings),
             options,
             context.run.run_id,
             context.log,
