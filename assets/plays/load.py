@@ -85,7 +85,7 @@ def closest(word: str, options: list[str]) -> str:
 
 def load_plays(path: Path, usage_metrics: dict[str, str] | None = None) -> Plays:
     """The validated plays file at `path`; `usage_metrics` decides which usage attributes exist."""
-    source = path.name
+    source = str(path)
     if not path.is_file():
         raise PlaysFileError(str(path), [f"{path}: no such file (set {PLAYS_ENV} to the plays file's path)"])
     try:
@@ -136,20 +136,21 @@ def _field(loc: tuple[int | str, ...]) -> str:
 def _pydantic_problem(source: str, raw: dict[str, Any], error: Any) -> str:
     where, rest = _where(source, raw, tuple(error["loc"]))
     field = _field(rest)
+    where = f"{where}," if where != source else f"{source}:"
     kind = error["type"]
     if kind == "missing":
-        return f"{where}, field {field!r}: is required"
+        return f"{where} field {field!r}: is required"
     if kind == "extra_forbidden":
-        parent = SegmentModel if len(rest) == 1 and where != source else PlaysFileModel
+        parent = SegmentModel if len(rest) == 1 and where != f"{source}:" else PlaysFileModel
         valid = sorted(parent.model_fields)
         name = str(rest[-1])
-        return f"{where}, field {field!r}: unknown field{closest(name, valid)}; valid fields: {', '.join(valid)}"
+        return f"{where} field {field!r}: unknown field{closest(name, valid)}; valid fields: {', '.join(valid)}"
     if kind == "string_pattern_mismatch":
         return (
-            f"{where}, field {field!r}: {error['input']!r} is not a valid name; use snake_case "
+            f"{where} field {field!r}: {error['input']!r} is not a valid name; use snake_case "
             "(lower-case letters, digits and _, starting with a letter, at most 60 characters)"
         )
-    return f"{where}, field {field!r}: {error['msg']} (got {error['input']!r})"
+    return f"{where} field {field!r}: {error['msg']} (got {error['input']!r})"
 
 
 class _Checker:
@@ -268,7 +269,9 @@ class _Checker:
         if op in ("in", "not_in"):
             if not isinstance(value, list) or not value:
                 self._problem(
-                    segment, field, f"{op} needs a non-empty list of {_VALUE_HINT[data_type]} values (got {value!r})"
+                    segment,
+                    field,
+                    f"{op} needs a non-empty list of values, each {_VALUE_HINT[data_type]} (got {value!r})",
                 )
                 return None
             checked = [self.scalar(segment, f"{field}[{i}]", attribute, data_type, v) for i, v in enumerate(value)]
