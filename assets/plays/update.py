@@ -59,12 +59,12 @@ def plan_plays(plays: Plays, frames: dict[Model, pd.DataFrame], stints: pd.DataF
 
 def _segment_columns(out: pd.DataFrame, key: str, name: str, members: pd.DataFrame) -> pd.DataFrame:
     member, control, entered = segment_attribute_names(name)
-    by_key = members.set_index("key")
-    group = out[key].map(by_key["group"])
-    out[member] = (group == TREATMENT).to_numpy()  # true for treatment only: messages never reach the holdout
-    out[control] = (group == CONTROL).to_numpy()
-    seconds = (out[key].map(by_key["entered_on"]) - _EPOCH) // pd.Timedelta(seconds=1)
-    out[entered] = seconds.astype("Int64")
+    by_key = members.set_index("key").reindex(out[key].to_numpy())
+    group = by_key["group"].to_numpy()
+    out[member] = group == TREATMENT  # true for treatment only: messages never reach the holdout
+    out[control] = group == CONTROL
+    seconds = (pd.to_datetime(by_key["entered_on"]) - _EPOCH) // pd.Timedelta(seconds=1)
+    out[entered] = pd.array(seconds.to_numpy(), dtype="Int64")
     return out
 
 
