@@ -18,7 +18,7 @@ from assets.attributes.catalog import AttributeSpec
 from assets.metadata import sync_errors_table, table
 from assets.plays.assets import membership_history
 from assets.plays.attributes import sync_catalog
-from assets.plays.load import configured_plays
+from assets.plays.load import PlaysFileError, configured_plays
 from assets.plays.update import MembershipUpdate
 from assets.push.plan import PushPlan
 from assets.push.schema import AttributeSchemaError
@@ -64,7 +64,11 @@ class IntercomPushConfig(dg.Config):
 
 def _catalog(settings: SyncSettings) -> list[AttributeSpec]:
     """The attributes group's catalog plus the plays' segment and tier attributes (plays.yaml)."""
-    return sync_catalog(settings.usage_metrics, configured_plays(settings.plays_file, settings.usage_metrics))
+    try:
+        plays = configured_plays(settings.plays_file, settings.usage_metrics)
+    except PlaysFileError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    return sync_catalog(settings.usage_metrics, plays)
 
 
 def _with_client(intercom: IntercomResource, work: Callable[[IntercomClient], Awaitable[T]]) -> T:

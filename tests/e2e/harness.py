@@ -33,6 +33,7 @@ class SyncWorld:
     intercom: EmulatorServer
     usage_metrics: dict[str, str] | None = None  # None: the catalog's defaults
     fx_rates_table: str | None = None
+    plays_file: str = ""  # "": plays.yaml at the project root
 
     @property
     def intercom_app(self) -> IntercomEmulator:
@@ -43,6 +44,7 @@ class SyncWorld:
         settings = SyncSettings(
             as_of=AS_OF.isoformat(),
             fx_rates=DEMO_FX_RATES,
+            plays_file=self.plays_file,
             **({"usage_metrics": self.usage_metrics} if self.usage_metrics else {}),
         )
         return emulator_resources(
