@@ -16,8 +16,10 @@ REQUIRED = {
     "attributes_written",
     "events_sent",
     "segments",
+    "plays",
     "mrr_total",
 }
+PLAY_KEYS = {"members", "treatment", "control", "lift_pct_points", "ci95", "p_value", "verdict"}
 
 
 def _last_json_line(output: str) -> dict:
@@ -38,6 +40,14 @@ def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     assert first["events_sent"] >= 16  # the scripted histories: every lifecycle event type at least once
     assert set(first["segments"]) == {"ready_for_pro_upgrade", "team_expansion_candidate"}
     assert all(size > 0 for size in first["segments"].values())
+    # The simulated earlier run: a measured play per playbook segment (too small here for a verdict of lift).
+    assert set(first["plays"]) == {"ready_for_pro_upgrade", "team_expansion_candidate"}
+    for play in first["plays"].values():
+        assert set(play) == PLAY_KEYS
+        assert play["treatment"] > 0 and play["control"] > 0
+        assert play["members"] == play["treatment"] + play["control"]
+        low, high = play["ci95"]
+        assert low <= play["lift_pct_points"] <= high and 0 <= play["p_value"] <= 1
 
     assert main(args) == 0
     second = _last_json_line(capsys.readouterr().out)
@@ -46,3 +56,4 @@ def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     assert second["events_sent"] == 0
     assert second["mrr_total"] == first["mrr_total"]
     assert second["segments"] == first["segments"]
+    assert second["plays"] == first["plays"]
