@@ -115,7 +115,7 @@ def play_results(
     today = settings.now().date()
     stints = history.load_stints([s.name for s in plays.segments])
     daily = MrrHistory(state.store).days(today - timedelta(days=config.lookback_days), today)
-    account_mrr = daily.groupby(["account_id", "day"], as_index=False)["reporting_mrr_minor"].sum(min_count=1)
+    account_mrr = daily.groupby(["account_id", "day"])["reporting_mrr_minor"].sum(min_count=1).reset_index()
     account_of = contact_attributes.set_index("external_id")["company_id"]
     minor = 10 ** currency_exponent(settings.reporting_currency)
     results = measure_plays(plays, stints, account_of, account_mrr, today, config.lookback_days, minor)

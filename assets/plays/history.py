@@ -95,16 +95,21 @@ class MembershipHistory:
                 ]
                 if entered:
                     conn.execute(sa.insert(t), entered)
+                exited = change.exited
                 exits = [
-                    {"s": change.segment, "k": r.key, "e": r.entered_on.date(), "reason": r.exit_reason}
-                    for r in change.exited.itertuples()
+                    {"s": change.segment, "k": key, "e": entered.date(), "reason": reason}
+                    for key, entered, reason in zip(
+                        exited["key"], pd.to_datetime(exited["entered_on"]), exited["exit_reason"], strict=True
+                    )
                 ]
                 if exits:
                     conn.execute(
                         self._match(sa.update(t)).values(exited_on=today, exit_reason=sa.bindparam("reason")), exits
                     )
+                converted = change.converted
                 conversions = [
-                    {"s": change.segment, "k": r.key, "e": r.entered_on.date()} for r in change.converted.itertuples()
+                    {"s": change.segment, "k": key, "e": entered.date()}
+                    for key, entered in zip(converted["key"], pd.to_datetime(converted["entered_on"]), strict=True)
                 ]
                 if conversions:
                     conn.execute(self._match(sa.update(t)).values(converted_on=today), conversions)
@@ -147,7 +152,7 @@ class MembershipHistory:
 
     def replace_results(self, day: date, results: pd.DataFrame) -> None:
         """Today's `play_results` rows replace any earlier ones of the same day."""
-        rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in results.to_dict("records")]
+        rows = [{str(k): (None if pd.isna(v) else v) for k, v in r.items()} for r in results.to_dict("records")]
         with self.store.engine.begin() as conn:
             conn.execute(sa.delete(self.results).where(self.results.c.day == day))
             if rows:

@@ -21,8 +21,7 @@ def tier_columns(companies: pd.DataFrame, plays: Plays) -> pd.DataFrame:
     for t in plays.tiers:  # ascending: a higher tier overwrites a lower one
         tier[known & (mrr.fillna(-np.inf) >= t.min_mrr).to_numpy()] = t.name
     acv = (mrr * 12).round(2)
-    route = (acv >= plays.acv_route_threshold).astype("boolean")
-    route[~known] = pd.NA
+    route = (acv >= plays.acv_route_threshold).astype("boolean").where(mrr.notna())
     return pd.DataFrame(
         {"company_id": companies["company_id"], "value_tier": tier, "acv": acv, "route_to_sales": route}
     )
