@@ -12,6 +12,8 @@ from assets.attributes import assets as attributes  # noqa: E402
 from assets.checks import assets as checks  # noqa: E402
 from assets.ingest import assets as ingest  # noqa: E402
 from assets.lifecycle import assets as lifecycle  # noqa: E402
+from assets.plays import assets as plays  # noqa: E402
+from assets.plays.load import configured_plays  # noqa: E402
 from assets.push import assets as push  # noqa: E402
 from assets.revenue import assets as revenue  # noqa: E402
 from orchestration.alerts import failed_checks_alert, run_failure_alert  # noqa: E402
@@ -26,8 +28,11 @@ from orchestration.jobs import (  # noqa: E402
 from orchestration.schedules import mrr_history_schedule, nightly_sync_schedule  # noqa: E402
 from orchestration.sensors import stripe_lifecycle_events_sensor  # noqa: E402
 
+# A bad plays file fails here, so `dg check defs` (and the UI's code location) reports it before any run.
+configured_plays("", None)
+
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, revenue, attributes, push, lifecycle]),
+    assets=dg.load_assets_from_modules([ingest, revenue, attributes, plays, push, lifecycle]),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[nightly_sync, mrr_history, lifecycle_events_job, intercom_dry_run, sync_checks],
     schedules=[nightly_sync_schedule(), mrr_history_schedule()],

@@ -19,7 +19,10 @@ from typing import Any
 import dagster as dg
 import stripe
 
+from assets.plays.history import MembershipHistory
+from assets.plays.load import configured_plays
 from emulators.demo_world.histories import history_start, script_histories
+from emulators.demo_world.plays_history import simulate_earlier_run
 from emulators.demo_world.stripe_world import stripe_objects
 from emulators.demo_world.warehouse_writer import write_warehouse
 from emulators.demo_world.world import build_world
@@ -29,6 +32,7 @@ from emulators.runner import load_state_file, save_state_file
 from emulators.stripe import StripeEmulator
 from orchestration.environments import DEMO_FX_RATES, ENVIRONMENT_VARIABLE, emulator_resources
 from resources.settings import SyncSettings
+from resources.state.store import StateStore
 
 # The demo always runs on the emulators; definitions.py picks its resources when it is imported.
 os.environ[ENVIRONMENT_VARIABLE] = "demo"
@@ -96,7 +100,8 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
         "events_sent": count("intercom_lifecycle_events", "events_sent"),
         "stripe_mode": _metadata_value(result, "stripe_snapshot", "mode") or "",
         "stripe_calls": count("stripe_snapshot", "stripe_calls"),
-        "segments": _metadata_value(result, "contact_attributes", "segment_sizes") or {},
+        "segments": _metadata_value(result, "segment_membership", "segment_sizes") or {},
+        "plays": _metadata_value(result, "play_results", "plays") or {},
         "mrr_total": mrr,
         "mrr_currency": reporting_currency,
         "checks": check_counts(result),
@@ -127,7 +132,14 @@ def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEm
     checks = summary["checks"]
     print(f"  checks: {checks['passed']} passed, {checks['failed']} failed, {checks['warned']} warned")
     for name, size in summary["segments"].items():
-        print(f"  segment {name}: {size} contacts")
+        print(f"  segment {name}: {size} members")
+    for name, play in summary["plays"].items():
+        interval = (
+            "no interval" if play["ci95"] is None else f"95 % CI {play['ci95'][0]:+.1f} to {play['ci95'][1]:+.1f}"
+        )
+        lift = "n/a" if play["lift_pct_points"] is None else f"{play['lift_pct_points']:+.1f} points"
+        print(f"  play {name}: {play['treatment']} treatment / {play['control']} control, lift {lift} ({interval}, "
+              f"p = {play['p_value']}): {play['verdict']}")  # fmt: skip
     print(f"  Intercom emulator now holds: {json.dumps(stats)}")
     print(json.dumps(summary))
 
@@ -149,6 +161,10 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
 
     world = build_world(spec.users, spec.seed, as_of=as_of)
     write_warehouse(world, warehouse_url)
+    # The plays' earlier run and the weeks after it (emulators/demo_world/plays_history.py).
+    state = StateStore(warehouse_url)
+    simulate_earlier_run(world, MembershipHistory(state), configured_plays("", None))
+    state.dispose()
 
     objects = stripe_objects(world)
     stripe_app = StripeEmulator(now=history_start(world))

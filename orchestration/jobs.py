@@ -3,7 +3,7 @@ the daily MRR history (refreshing the Stripe snapshot it is computed from)."""
 
 import dagster as dg
 
-SYNC_GROUPS = ("ingest", "attributes", "push", "lifecycle")
+SYNC_GROUPS = ("ingest", "attributes", "plays", "push", "lifecycle")
 
 DRY_RUN_TAG = "revsync/dry_run"
 # The dry run's plan is not part of a real push.
@@ -12,7 +12,7 @@ PUSH_PLAN = dg.AssetSelection.assets("intercom_push_plan")
 nightly_sync = dg.define_asset_job(
     "nightly_sync",
     selection=dg.AssetSelection.groups(*SYNC_GROUPS) - PUSH_PLAN,
-    description="Pull Stripe and the warehouse, compute attributes and segments, push changes to Intercom.",
+    description="Pull Stripe and the warehouse, compute attributes and plays, push changes to Intercom.",
     tags={"dagster/max_retries": "1"},
 )
 

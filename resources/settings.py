@@ -34,6 +34,10 @@ class SyncSettings(dg.ConfigurableResource):
         default_factory=lambda: dict(DEFAULT_USAGE_METRICS),
         description="Usage attribute name -> warehouse event name; each yields a lifetime and a 30-day count.",
     )
+    plays_file: str = Field(
+        default="",
+        description="Path of the plays file (segments, holdouts, tiers); default: $REVSYNC_PLAYS, else plays.yaml.",
+    )
 
     _now: datetime | None = PrivateAttr(default=None)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from assets.attributes import catalog
+from assets.plays.attributes import sync_catalog
+from assets.plays.load import DEFAULT_PLAYS_FILE, load_plays
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -16,8 +17,10 @@ def _attribute_rows() -> list[tuple[str, str, str, str]]:
     return re.findall(r"^\| `([a-z0-9_]+)` \| (\w+) \| (\w+) \| (.+) \|$", table, flags=re.M)
 
 
-def test_attribute_table_matches_the_catalog():
-    expected = [(s.name, s.model, s.data_type, s.description) for s in catalog()]
+def test_attribute_table_matches_the_catalog_and_the_shipped_plays():
+    expected = [
+        (s.name, s.model, s.data_type, s.description) for s in sync_catalog(None, load_plays(DEFAULT_PLAYS_FILE))
+    ]
     assert _attribute_rows() == expected
 
 

@@ -1,4 +1,4 @@
-"""What revsync writes to Intercom: the attribute catalog, customer matching, segments and the
+"""What revsync writes to Intercom: the attribute catalog, customer matching and the
 contact/company frames. The Dagster assets live in `assets.attributes.assets`.
 """
 
@@ -7,7 +7,6 @@ from assets.attributes.catalog import (
     COMPANY_ATTRIBUTES,
     CONTACT_REVENUE_ATTRIBUTES,
     RESERVED_PREFIX,
-    SEGMENT_ATTRIBUTES,
     AttributeSpec,
     DataType,
     Model,
@@ -17,26 +16,20 @@ from assets.attributes.catalog import (
 from assets.attributes.frames import account_revenue_fields, company_frame, contact_frame
 from assets.attributes.held_back import held_back, mark_incomplete, unpriced_customers
 from assets.attributes.matching import MatchProblem, match_customers
-from assets.attributes.segments import PLAYBOOK_SEGMENTS, Condition, SegmentRule, evaluate_segments
 
 __all__ = [
     "COMPANY_ATTRIBUTES",
     "CONTACT_REVENUE_ATTRIBUTES",
-    "PLAYBOOK_SEGMENTS",
     "RESERVED_PREFIX",
-    "SEGMENT_ATTRIBUTES",
     "AttributeSpec",
-    "Condition",
     "DataType",
     "MatchProblem",
     "Model",
-    "SegmentRule",
     "account_lifecycle",
     "account_revenue_fields",
     "catalog",
     "company_frame",
     "contact_frame",
-    "evaluate_segments",
     "held_back",
     "mark_incomplete",
     "match_customers",

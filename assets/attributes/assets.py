@@ -8,7 +8,6 @@ from assets.attributes.catalog import usage_attributes
 from assets.attributes.frames import account_revenue_fields, company_frame, contact_frame
 from assets.attributes.held_back import held_back, mark_incomplete, unpriced_customers
 from assets.attributes.matching import match_customers
-from assets.attributes.segments import PLAYBOOK_SEGMENTS
 from assets.metadata import errors_table, preview, record_problems
 from assets.revenue import Money, mrr_by_subscription, revenue_by_account, rules_for_run
 from assets.revenue.assets import customer_mrr_movements
@@ -134,11 +133,10 @@ def contact_attributes(
     account_mrr_trends: pd.DataFrame,
     settings: SyncSettings,
 ) -> dg.MaterializeResult[pd.DataFrame]:
-    """One row per user: identity, the account's revenue fields, own usage and segment membership.
+    """One row per user: identity, the account's revenue fields and own usage.
 
-    Segments ("Ready for Pro Upgrade", "Team Expansion Candidate") are evaluated here by the rules
-    in assets/attributes/assets/segments.py and written as boolean attributes. Users of an account whose revenue
-    is incomplete are held back this run (see assets/attributes/held_back.py).
+    Segment membership is the plays group's (plays.yaml, `segment_membership`). Users of an account
+    whose revenue is incomplete are held back this run (see assets/attributes/held_back.py).
     """
     reporting = settings.reporting_currency.lower()
     frame = contact_frame(
@@ -150,16 +148,11 @@ def contact_attributes(
         reporting_currency=reporting,
     )
     frame, held = held_back(frame, account_revenue)
-    sizes = {rule.name: int(frame[rule.name].sum()) for rule in PLAYBOOK_SEGMENTS}
     return dg.MaterializeResult(
         value=frame,
         metadata={
             "dagster/row_count": len(frame),
             "held_back": held,
-            "segment_sizes": dg.MetadataValue.json(sizes),
-            "segment_rules": dg.MetadataValue.md(
-                "\n".join(f"- **{r.title}** (`{r.name}`): {r.describe()}" for r in PLAYBOOK_SEGMENTS)
-            ),
             "plans": dg.MetadataValue.json({str(k): int(v) for k, v in frame["plan"].value_counts().items()}),
             "preview": preview(frame),
         },

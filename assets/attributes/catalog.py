@@ -2,7 +2,8 @@
 
 This is the one source of truth: the attributes assets produce exactly these columns, the push
 makes sure each exists in Intercom with this type before writing, and the README's attribute table
-is checked against it by a test. Names are snake_case and stable; never `stripe_*` (reserved by
+is checked against it (plus the plays' segment and tier attributes, assets/plays/attributes.py)
+by a test. Names are snake_case and stable; never `stripe_*` (reserved by
 Intercom's own Stripe app). Intercom requires custom attribute names to be unique across the
 contact and company models, so company revenue fields carry an `account_` prefix.
 """
@@ -75,11 +76,6 @@ CONTACT_REVENUE_ATTRIBUTES: list[AttributeSpec] = [
     _contact("last_active_at", "date", "Last product usage event of the user."),
 ]
 
-SEGMENT_ATTRIBUTES: list[AttributeSpec] = [
-    _contact("ready_for_pro_upgrade", "boolean", "Segment: free plan, > 8 reports, account older than 14 days."),
-    _contact("team_expansion_candidate", "boolean", "Segment: starter plan, > 3 invites, company under 10 seats."),
-]
-
 COMPANY_ATTRIBUTES: list[AttributeSpec] = [
     _company("account_plan_interval", "string", "Billing interval of the account's main plan."),
     _company("account_seat_count", "integer", "Seats on the account's subscriptions."),
@@ -98,6 +94,10 @@ COMPANY_ATTRIBUTES: list[AttributeSpec] = [
 
 
 def catalog(usage_metrics: dict[str, str] | None = None) -> list[AttributeSpec]:
-    """All attributes revsync writes, contact first."""
+    """The attributes the attributes group computes, contact first.
+
+    The plays add theirs (segment and tier attributes, from plays.yaml): the push writes
+    `assets.plays.attributes.sync_catalog`, this list plus those.
+    """
     metrics = DEFAULT_USAGE_METRICS if usage_metrics is None else usage_metrics
-    return [*CONTACT_REVENUE_ATTRIBUTES, *usage_attributes(metrics), *SEGMENT_ATTRIBUTES, *COMPANY_ATTRIBUTES]
+    return [*CONTACT_REVENUE_ATTRIBUTES, *usage_attributes(metrics), *COMPANY_ATTRIBUTES]

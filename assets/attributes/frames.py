@@ -13,8 +13,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from assets.attributes.catalog import COMPANY_ATTRIBUTES, CONTACT_REVENUE_ATTRIBUTES, SEGMENT_ATTRIBUTES
-from assets.attributes.segments import PLAYBOOK_SEGMENTS, SegmentRule, evaluate_segments
+from assets.attributes.catalog import COMPANY_ATTRIBUTES, CONTACT_REVENUE_ATTRIBUTES
 from assets.revenue import currency_exponent
 
 FREE_STATUS = "free"
@@ -92,9 +91,8 @@ def contact_frame(
     usage_columns: Sequence[str],
     reporting_currency: str,
     free_plan: str = "free",
-    segments: Sequence[SegmentRule] = PLAYBOOK_SEGMENTS,
 ) -> pd.DataFrame:
-    """One row per user: identity, the account's revenue fields, own usage, segment booleans."""
+    """One row per user: identity, the account's revenue fields and own usage (segments: assets/plays)."""
     contacts = pd.DataFrame(
         {
             "external_id": users["user_id"].astype(str),
@@ -118,8 +116,7 @@ def contact_frame(
         contacts[column] = counts[column].fillna(0).astype("Int64")
     contacts["last_active_at"] = unix_seconds(counts["last_active_at"])
 
-    contacts = contacts.join(evaluate_segments(contacts, segments))
-    ordered = [s.name for s in CONTACT_REVENUE_ATTRIBUTES] + list(usage_columns) + [s.name for s in SEGMENT_ATTRIBUTES]
+    ordered = [s.name for s in CONTACT_REVENUE_ATTRIBUTES] + list(usage_columns)
     return contacts[["external_id", "email", "name", "company_id", "signed_up_at", *ordered]].reset_index(drop=True)
 
 

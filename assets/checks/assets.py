@@ -12,9 +12,9 @@ import dagster as dg
 import pandas as pd
 
 from assets.attributes.frames import to_major
-from assets.attributes.segments import PLAYBOOK_SEGMENTS
 from assets.checks.last_push import accounts_stopped_in_stripe, pushed_attribute, pushed_segment_sizes
 from assets.checks.rules import CheckOutcome, revenue_swing, segment_swing, share_at_most, unique_keys, usage_freshness
+from assets.plays.update import MembershipUpdate
 from resources.check_settings import CheckSettings
 from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
@@ -172,17 +172,23 @@ def revenue_swing_explained(
     return evaluation(context, outcome, checks)
 
 
-@dg.asset_check(asset="contact_attributes", blocking=True)
+@dg.asset_check(asset="segment_membership", blocking=True)
 def segment_sizes_steady(
     context: dg.AssetCheckExecutionContext,
-    contact_attributes: pd.DataFrame,
+    segment_membership: MembershipUpdate,
     state: StateStoreResource,
     intercom: IntercomResource,
     checks: CheckSettings,
 ) -> dg.AssetCheckResult:
-    """Each segment's size against the last push; more than `segment_swing_percent` warns (never blocks)."""
-    names = [rule.name for rule in PLAYBOOK_SEGMENTS]
-    current = {name: int(contact_attributes[name].fillna(False).astype(bool).sum()) for name in names}
-    last = pushed_segment_sizes(state.store.load_contacts(), names, intercom.attribute_prefix)
+    """Each play's treatment size (who the segment attribute marks) against the last push; more
+    than `segment_swing_percent` warns (never blocks)."""
+    prefix = intercom.attribute_prefix
+    current: dict[str, int] = {}
+    last: dict[str, int] = {}
+    pushed = {"contact": state.store.load_contacts(), "company": state.store.load_companies()}
+    for change in segment_membership.changes:
+        current[change.segment] = change.sizes()["treatment"]
+        model = "contact" if change.segment in segment_membership.columns["contact"].columns else "company"
+        last.update(pushed_segment_sizes(pushed[model], [change.segment], prefix))
     outcome = segment_swing(last, current, checks.segment_swing_percent)
     return evaluation(context, outcome, checks, severity=dg.AssetCheckSeverity.WARN)

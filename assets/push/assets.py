@@ -14,8 +14,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets.attributes import catalog
+from assets.attributes import AttributeSpec
 from assets.metadata import sync_errors_table, table
+from assets.plays.assets import membership_history
+from assets.plays.attributes import sync_catalog
+from assets.plays.load import PlaysFileError, configured_plays
+from assets.plays.update import MembershipUpdate
 from assets.push.plan import PLAN_COLUMNS, PushPlan
 from assets.push.schema import AttributeSchemaError, SchemaPlan
 from assets.push.service import (
@@ -61,6 +65,15 @@ class IntercomPushConfig(dg.Config):
             max_error_rate=self.max_error_rate,
             progress_interval_s=self.progress_interval_s,
         )
+
+
+def _catalog(settings: SyncSettings) -> list[AttributeSpec]:
+    """The attributes group's catalog plus the plays' segment and tier attributes (plays.yaml)."""
+    try:
+        plays = configured_plays(settings.plays_file, settings.usage_metrics)
+    except PlaysFileError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    return sync_catalog(settings.usage_metrics, plays)
 
 
 def push_metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[str, Any]:
@@ -111,7 +124,7 @@ def intercom_data_attributes(
     Metadata: `attributes`, `present`, `created`, `unarchived`, `slots_left`.
     """
     options = config.options(intercom)
-    specs = catalog(settings.usage_metrics)
+    specs = _catalog(settings)
     try:
         plan = intercom.run_with_client(lambda client: ensure_attributes(client, specs, options, context.log))
     except AttributeSchemaError as exc:
@@ -134,7 +147,7 @@ def attribute_metadata(plan: SchemaPlan, attributes: int, dry_run: bool) -> dict
     return metadata
 
 
-@dg.asset(**COMMON, deps=[intercom_data_attributes])
+@dg.asset(**COMMON, deps=[intercom_data_attributes, membership_history])
 def intercom_companies(
     context: dg.AssetExecutionContext,
     config: IntercomPushConfig,
@@ -142,10 +155,12 @@ def intercom_companies(
     state: StateStoreResource,
     settings: SyncSettings,
     company_attributes: pd.DataFrame,
+    segment_membership: MembershipUpdate,
 ) -> dg.MaterializeResult:
     """Accounts as Intercom companies: upsert by `company_id`, only changed fields, empty ones cleared.
 
-    `monthly_spend` is rounded half up to a whole unit. Records that fail land in `sync_errors`.
+    Tier and company-segment attributes come from `segment_membership` (plays.yaml). `monthly_spend`
+    is rounded half up to a whole unit. Records that fail land in `sync_errors`.
     Metadata (docs/push.md, "Metadata of a real run"): `created`, `updated`, `unchanged`, `failed`,
     `error_rate_percent`, `attributes_written`, `cleared`, `requests`, `rate_limited`, `duration_s`,
     and `plan_sample` (`attribute: old → new`).
@@ -155,8 +170,8 @@ def intercom_companies(
         lambda client: push_companies(
             client,
             state.store,
-            company_attributes,
-            catalog(settings.usage_metrics),
+            segment_membership.join(company_attributes, "company"),
+            _catalog(settings),
             options,
             context.run.run_id,
             context.log,
@@ -165,7 +180,7 @@ def intercom_companies(
     return _result(summary, plan, options)
 
 
-@dg.asset(**COMMON, deps=[intercom_data_attributes, intercom_companies])
+@dg.asset(**COMMON, deps=[intercom_data_attributes, intercom_companies, membership_history])
 def intercom_contacts(
     context: dg.AssetExecutionContext,
     config: IntercomPushConfig,
@@ -173,10 +188,12 @@ def intercom_contacts(
     state: StateStoreResource,
     settings: SyncSettings,
     contact_attributes: pd.DataFrame,
+    segment_membership: MembershipUpdate,
 ) -> dg.MaterializeResult:
     """Users as Intercom contacts keyed by `external_id`, attached to their company.
 
-    Only changed attributes are sent; state is recorded after Intercom confirms. Identity rules
+    Segment attributes come from `segment_membership` (plays.yaml). Only changed attributes are
+    sent; state is recorded after Intercom confirms. Identity rules
     (409 recovery, leads, shared and changed emails) are in docs/push.md. Metadata: as
     `intercom_companies`, plus `attached`, `detached` (company attachments) and `adopted` (leads).
     """
@@ -185,8 +202,8 @@ def intercom_contacts(
         lambda client: push_contacts(
             client,
             state.store,
-            contact_attributes,
-            catalog(settings.usage_metrics),
+            segment_membership.join(contact_attributes, "contact"),
+            _catalog(settings),
             options,
             context.run.run_id,
             context.log,
@@ -212,6 +229,7 @@ def intercom_push_plan(
     settings: SyncSettings,
     contact_attributes: pd.DataFrame,
     company_attributes: pd.DataFrame,
+    segment_membership: MembershipUpdate,
 ) -> dg.MaterializeResult:
     """The dry run: what the next push would send, computed and shown, nothing written.
 
@@ -222,15 +240,15 @@ def intercom_push_plan(
     `attribute: old → new` changes (first 500). Run it with the `intercom_dry_run` job.
     """
     options = PushOptions(dry_run=True, full_resync=config.full_resync, attribute_prefix=intercom.attribute_prefix)
-    specs = catalog(settings.usage_metrics)
+    specs = _catalog(settings)
     run_id = context.run.run_id
+    companies_in = segment_membership.join(company_attributes, "company")
+    contacts_in = segment_membership.join(contact_attributes, "contact")
 
     async def plan_all(client: IntercomClient) -> tuple[SchemaPlan, PushPlan, PushPlan]:
         attributes = await ensure_attributes(client, specs, options, context.log)
-        _, companies = await push_companies(
-            client, state.store, company_attributes, specs, options, run_id, context.log
-        )
-        _, contacts = await push_contacts(client, state.store, contact_attributes, specs, options, run_id, context.log)
+        _, companies = await push_companies(client, state.store, companies_in, specs, options, run_id, context.log)
+        _, contacts = await push_contacts(client, state.store, contacts_in, specs, options, run_id, context.log)
         return attributes, companies, contacts
 
     attributes, companies, contacts = intercom.run_with_client(plan_all)

@@ -46,6 +46,8 @@ class SyncWorld:
         assert isinstance(self.stripe.app, StripeEmulator)
         return self.stripe.app
 
+    plays_file: str = ""  # "": plays.yaml at the project root
+
     @property
     def intercom_app(self) -> IntercomEmulator:
         assert isinstance(self.intercom.app, IntercomEmulator)
@@ -55,6 +57,7 @@ class SyncWorld:
         settings = SyncSettings(
             as_of=self.as_of.isoformat(),
             fx_rates=DEMO_FX_RATES,
+            plays_file=self.plays_file,
             **({"usage_metrics": self.usage_metrics} if self.usage_metrics else {}),
         )
         defaults = emulator_resources(

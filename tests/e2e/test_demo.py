@@ -17,8 +17,10 @@ REQUIRED = {
     "events_sent",
     "segments",
     "checks",
+    "plays",
     "mrr_total",
 }
+PLAY_KEYS = {"members", "treatment", "control", "lift_pct_points", "ci95", "p_value", "verdict"}
 
 
 def _last_json_line(output: str) -> dict:
@@ -42,6 +44,14 @@ def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     assert set(first["segments"]) == {"ready_for_pro_upgrade", "team_expansion_candidate"}
     assert all(size > 0 for size in first["segments"].values())
     assert first["checks"] == {"passed": 8, "failed": 0, "warned": 0}
+    # The simulated earlier run: a measured play per playbook segment (too small here for a verdict of lift).
+    assert set(first["plays"]) == {"ready_for_pro_upgrade", "team_expansion_candidate"}
+    for play in first["plays"].values():
+        assert set(play) == PLAY_KEYS
+        assert play["treatment"] > 0 and play["control"] > 0
+        assert play["members"] == play["treatment"] + play["control"]
+        low, high = play["ci95"]
+        assert low <= play["lift_pct_points"] <= high and 0 <= play["p_value"] <= 1
 
     assert main(args) == 0
     second = _last_json_line(capsys.readouterr().out)
@@ -51,3 +61,4 @@ def test_demo_twice_second_run_writes_nothing(tmp_path, capsys, monkeypatch):
     assert second["mrr_total"] == first["mrr_total"]
     assert second["segments"] == first["segments"]
     assert second["checks"] == first["checks"]
+    assert second["plays"] == first["plays"]

@@ -59,11 +59,17 @@ def test_nightly_sync_end_to_end_then_nothing_to_write(warehouse_url):
             attached = [company_ids[c["id"]] for c in pushed[row["external_id"]]["companies"]["data"]]
             assert attached == [row["company_id"]]
 
-        # The planted boundary cases land in exactly the segments they were built for.
+        # The planted boundary cases land in exactly the segments they were built for (plays.yaml):
+        # in treatment (`<segment>` true) or in the holdout (`<segment>_control` true), never both.
         for case in CASES:
             attributes = pushed[case.user_id]["custom_attributes"]
-            assert attributes["ready_for_pro_upgrade"] is case.ready_for_pro_upgrade, case.key
-            assert attributes["team_expansion_candidate"] is case.team_expansion_candidate, case.key
+            for segment, expected in (
+                ("ready_for_pro_upgrade", case.ready_for_pro_upgrade),
+                ("team_expansion_candidate", case.team_expansion_candidate),
+            ):
+                treated, held = attributes[segment], attributes[f"{segment}_control"]
+                assert (treated or held) is expected and not (treated and held), (case.key, segment)
+                assert (attributes.get(f"{segment}_entered_at") is not None) is expected, (case.key, segment)
             assert attributes["plan"] == case.effective_plan, case.key
 
         # Seats: the quantity of the seat price, whatever its billing scheme (per unit or tiered).

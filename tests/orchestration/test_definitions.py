@@ -8,6 +8,7 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
+from assets.plays.load import PlaysFileError
 from orchestration import definitions, schedules
 
 
@@ -15,11 +16,26 @@ def test_nightly_sync_covers_every_sync_stage():
     job = definitions.defs.resolve_job_def("nightly_sync")
     nodes = set(job.graph.node_dict)
     assert {"stripe_subscription_snapshot", "usage_aggregates", "contact_attributes", "intercom_contacts"} <= nodes
+    assert {"segment_membership", "membership_history", "play_results"} <= nodes
+
+
+def test_a_bad_plays_file_fails_loading_the_definitions(monkeypatch, tmp_path):
+    bad = tmp_path / "plays.yaml"
+    bad.write_text("segments:\n  - {name: x, title: X, when: {attribute: plann, op: eq, value: free}}\n")
+    monkeypatch.setenv("REVSYNC_PLAYS", str(bad))
+    try:
+        with pytest.raises(
+            PlaysFileError, match=r"segment 'x', field 'when.attribute': unknown contact attribute 'plann'"
+        ):
+            importlib.reload(definitions)
+    finally:
+        monkeypatch.delenv("REVSYNC_PLAYS")
+        importlib.reload(definitions)
 
 
 def test_every_asset_is_a_documented_grouped_noun():
     for spec in definitions.defs.resolve_all_asset_specs():
-        assert spec.group_name in {"ingest", "revenue", "attributes", "push", "lifecycle"}, spec.key
+        assert spec.group_name in {"ingest", "revenue", "attributes", "plays", "push", "lifecycle"}, spec.key
         assert spec.kinds, spec.key
         assert spec.description, spec.key
 

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from assets.attributes import evaluate_segments, match_customers
+from assets.attributes import match_customers
+from assets.plays.conditions import evaluate
+from assets.plays.load import load_plays, plays_path
 from assets.revenue import RevenueRules
 from emulators.demo_world import build_world, stripe_objects, write_warehouse
 from emulators.demo_world.__main__ import main
@@ -71,7 +73,11 @@ def test_planted_cases_land_where_they_say_and_both_segments_have_members(world,
     billing = _account_billing(objects, users, warehouse.read_accounts()["account_id"])
     contacts = users.merge(usage, on="user_id").merge(billing, left_on="account_id", right_index=True)
     contacts["account_age_days"] = (pd.Timestamp(AS_OF) - contacts["created_at"]).dt.days
-    segments = evaluate_segments(contacts.set_index("user_id"))
+    contacts["company.account_seat_count"] = contacts["seat_count"]  # what the plays read for the company's seats
+    segments = pd.DataFrame(
+        {s.name: evaluate(s.when, contacts).to_numpy() for s in load_plays(plays_path()).segments},
+        index=contacts["user_id"],
+    )
 
     for case in CASES:
         row = contacts.set_index("user_id").loc[case.user_id]

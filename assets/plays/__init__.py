@@ -1,0 +1,1 @@
+"""assets/plays: segments from plays.yaml, holdouts, cooldowns, goals and measured lift."""
