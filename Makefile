@@ -32,9 +32,14 @@ test: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.ui
 
+## Every benchmark (PostgreSQL for the last two). NIGHTLY_USERS=100000 for the full-size whole-run bench.
+NIGHTLY_USERS ?= 10000
 bench: $(VENV)/.installed
+	bash .ci/postgres-up
 	$(PY) bench/revenue.py
 	$(PY) bench/intercom_push.py
+	$(PY) bench/usage.py
+	$(PY) bench/nightly.py --users $(NIGHTLY_USERS)
 
 clean:
 	rm -rf data $(DAGSTER_HOME)

@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 
+from emulators.runner import wait_until_healthy  # noqa: E402
 from orchestration.definitions import defs  # noqa: E402
 from orchestration.environments import DEMO_FX_RATES, emulator_resources  # noqa: E402
 from resources.settings import DEFAULT_USAGE_METRICS, SyncSettings  # noqa: E402
@@ -149,23 +150,13 @@ def emulators(args: argparse.Namespace, warehouse_url: str) -> Iterator[Emulator
         world = receive.recv()  # blocks until the world is written and loaded
         urls = (f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{intercom_port}")
         for url in urls:
-            _wait_healthy(url)
+            wait_until_healthy(url)
         yield Emulators(*urls, world, [stripe_process, intercom_process])
     finally:
         intercom_process.terminate()
         intercom_process.wait(timeout=30)
         stripe_process.terminate()
         stripe_process.join(timeout=30)
-
-
-def _wait_healthy(url: str) -> None:
-    for _ in range(300):
-        try:
-            httpx.get(f"{url}/_emulator/health", timeout=2).raise_for_status()
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the emulator at {url} did not start")
 
 
 # -- one night ----------------------------------------------------------------------------------
@@ -208,7 +199,9 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
     return values
 
 
-def run_night(name: str, emu: Emulators, warehouse_url: str, requests_per_second: float) -> dict[str, Any]:
+def run_night(
+    name: str, emu: Emulators, warehouse_url: str, requests_per_second: float, instance: dg.DagsterInstance
+) -> dict[str, Any]:
     resources = emulator_resources(
         stripe_url=emu.stripe_url,
         stripe_key=STRIPE_KEY,
@@ -222,7 +215,7 @@ def run_night(name: str, emu: Emulators, warehouse_url: str, requests_per_second
     cpu_before, wall_before = time.process_time(), time.monotonic()
     with RateSampler(lambda: emu.counters(emu.stripe_url)["total"]) as stripe_rate:
         result = defs.resolve_job_def("nightly_sync").execute_in_process(
-            resources=resources, run_config=RUN_CONFIG, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+            resources=resources, run_config=RUN_CONFIG, instance=instance, raise_on_error=False
         )
     wall, cpu = time.monotonic() - wall_before, time.process_time() - cpu_before
     stripe_calls = emu.counters(emu.stripe_url)["total"] - stripe_before["total"]
@@ -317,6 +310,7 @@ def main() -> None:
     with (
         fresh_postgres_database(postgres_admin_url(), prefix="revsync_bench_nightly") as warehouse_url,
         emulators(args, warehouse_url) as emu,
+        dg.DagsterInstance.ephemeral() as instance,
     ):
         world = emu.world
         print(
@@ -325,13 +319,13 @@ def main() -> None:
             flush=True,
         )
         budget = args.stripe_requests_per_second
-        first = run_night("a: first sync", emu, warehouse_url, budget)
+        first = run_night("a: first sync", emu, warehouse_url, budget, instance)
         _print_stage(first)
         changes = change_one_percent(emu, warehouse_url, args.seed)
         print(f"changes: {changes}", flush=True)
-        night = run_night("b: 1 % changed", emu, warehouse_url, budget)
+        night = run_night("b: 1 % changed", emu, warehouse_url, budget, instance)
         _print_stage(night)
-        noop = run_night("c: nothing changed", emu, warehouse_url, budget)
+        noop = run_night("c: nothing changed", emu, warehouse_url, budget, instance)
         _print_stage(noop)
 
     limit_per_s = args.intercom_rate_limit_per_minute / 60

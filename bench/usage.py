@@ -63,7 +63,7 @@ def fill(url: str, users: int, events: int) -> float:
             sa.text(
                 "INSERT INTO usage_events (user_id, event_name, occurred_at) "
                 "SELECT 'user-' || lpad((1 + floor(random() * :active))::int::text, 8, '0'), "
-                "(:names)[1 + floor(random() * :n_names)::int], "
+                "(CAST(:names AS text[]))[1 + floor(random() * :n_names)::int], "
                 ":as_of - random() * interval '365 days' FROM generate_series(1, :events)"
             ),
             {"active": int(users * 0.8), "names": names, "n_names": len(names), "events": events, "as_of": AS_OF},
