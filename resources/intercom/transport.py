@@ -166,8 +166,8 @@ class IntercomTransport:
             await self._session.close()
 
     async def _send(self, method: str, path: str, json: Any, params: dict[str, Any] | None) -> HttpAnswer:
-        # aiohttp, not httpx: a call costs about a quarter of the CPU (C parser, lean pool), and the
-        # push is CPU-bound at Intercom's limit on a shared machine (bench/README.md).
+        # aiohttp, not httpx: a call costs about a quarter of the CPU (C parser, a pool that does not
+        # re-check every connection per request); with httpx the push was CPU-bound (bench/README.md).
         # Paths arrive already quoted (see IntercomClient), so they are not quoted again.
         url = URL(self._base_url + path, encoded=True)
         async with self._http().request(method, url, json=json, params=params) as response:
