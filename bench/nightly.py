@@ -62,10 +62,7 @@ STRIPE_RATE_LIMIT = 25  # per endpoint per second, the emulator's default (Strip
 SCHEMA_READS = "GET /data_attributes"  # the schema check every run starts with
 WRITE_PREFIXES = ("POST", "PUT", "DELETE")
 # The world's data is test-mode data: let lifecycle events go out, as they would in live mode.
-RUN_CONFIG = {
-    "ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True}}},
-    "loggers": {"console": {"config": {"log_level": "INFO"}}},  # progress lines, not Dagster's step events
-}
+RUN_CONFIG = {"ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True}}}}
 
 
 # -- the Stripe side, in a child process --------------------------------------------------------

@@ -1,6 +1,6 @@
 """`IntercomResource`: Intercom connection settings for the reverse-ETL assets.
 
-The resource holds configuration only. The push runs on an asyncio loop, and an `aiohttp.ClientSession`
+The resource holds configuration only. The push runs on an asyncio loop, and an `httpx.AsyncClient`
 belongs to the loop that created it, so `open_client()` builds the client, limiter and pool inside
 the running loop and closes them when the push ends.
 """
@@ -24,7 +24,7 @@ REGION_URLS = {
 
 
 class IntercomResource(dg.ConfigurableResource):
-    """Intercom REST API 2.x over aiohttp. Feed `access_token` from `EnvVar("INTERCOM_ACCESS_TOKEN")`."""
+    """Intercom REST API 2.x over httpx. Feed `access_token` from `EnvVar("INTERCOM_ACCESS_TOKEN")`."""
 
     access_token: str = Field(repr=False, description="Private app access token (Developer Hub → Authentication).")
     # A plain string, not a Literal: an EnvVar is validated only when the run starts (see `url`).

@@ -10,24 +10,21 @@ the access token lives only in the client's default headers, never in a message.
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
 import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-from yarl import URL
+import httpx
 
 from resources.intercom.pacing import RateLimitHeaders, WindowRateLimiter
 
 log = logging.getLogger(__name__)
 
-# Timeouts, refused or dropped connections, and bodies cut short: the call may be sent again.
-RETRYABLE_NETWORK_ERRORS = (asyncio.TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)
+RETRYABLE_NETWORK_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 class IntercomAPIError(Exception):
@@ -49,9 +46,9 @@ class IntercomAPIError(Exception):
         super().__init__(f"{method} {path} -> {status or 'no response'} {code}: {message} (request_id={request_id})")
 
     @classmethod
-    def from_response(cls, method: str, path: str, response: HttpAnswer) -> IntercomAPIError:
+    def from_response(cls, method: str, path: str, response: httpx.Response) -> IntercomAPIError:
         try:
-            body = jsonlib.loads(response.body)
+            body = response.json()
         except ValueError:
             body = None
         first: dict[str, Any] = {}
@@ -66,22 +63,12 @@ class IntercomAPIError(Exception):
         return cls(
             method=method,
             path=path,
-            status=response.status,
-            code=str(first.get("code") or f"http_{response.status}"),
-            message=str(first.get("message") or response.reason),
+            status=response.status_code,
+            code=str(first.get("code") or f"http_{response.status_code}"),
+            message=str(first.get("message") or response.reason_phrase),
             field=first.get("field"),
             request_id=request_id or response.headers.get("x-request-id"),
         )
-
-
-@dataclass(frozen=True)
-class HttpAnswer:
-    """One HTTP response, read whole: status, reason phrase, headers (case-insensitive) and body."""
-
-    status: int
-    reason: str
-    headers: Mapping[str, str]
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -137,41 +124,19 @@ class IntercomTransport:
         self.limiter = WindowRateLimiter(
             max_in_flight=max_concurrency, reserve=rate_limit_reserve, clock=clock, sleep=sleep, rng=self._rng
         )
-        self._base_url = base_url.rstrip("/")
-        self._headers = {
-            "Authorization": f"Bearer {access_token}",
-            "Accept": "application/json",
-            "Intercom-Version": api_version,
-        }
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=timeout_s)
-        self._max_connections = max_concurrency
-        self._session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        """The keep-alive session, made on first use: it belongs to the running event loop."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                headers=self._headers,
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
-            )
-            # aiohttp would silently resend a GET/PUT/DELETE once when a reused connection drops;
-            # every attempt must pass the limiter and be counted, so retries are ours alone. (Its own
-            # test client turns this off the same way; there is no public switch.)
-            self._session._retry_connection = False
-        return self._session
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={
+                "Authorization": f"Bearer {access_token}",
+                "Accept": "application/json",
+                "Intercom-Version": api_version,
+            },
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+        )
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def _send(self, method: str, path: str, json: Any, params: dict[str, Any] | None) -> HttpAnswer:
-        # aiohttp, not httpx: a call costs about a quarter of the CPU (C parser, a pool that does not
-        # re-check every connection per request); with httpx the push was CPU-bound (bench/README.md).
-        # Paths arrive already quoted (see IntercomClient), so they are not quoted again.
-        url = URL(self._base_url + path, encoded=True)
-        async with self._http().request(method, url, json=json, params=params) as response:
-            return HttpAnswer(response.status, response.reason or "", response.headers, await response.read())
+        await self._client.aclose()
 
     async def request(
         self,
@@ -193,7 +158,7 @@ class IntercomTransport:
             await self.limiter.acquire()
             headers: RateLimitHeaders | None = None
             try:
-                response = await self._send(method, path, json, params)
+                response = await self._client.request(method, path, json=json, params=params)
             except RETRYABLE_NETWORK_ERRORS as exc:
                 await self.limiter.release(None)
                 self.stats.record(method, route, None)
@@ -210,8 +175,8 @@ class IntercomTransport:
                 await self.limiter.release(None)  # never leak a concurrency slot, whatever went wrong
                 raise
             headers = RateLimitHeaders.parse(response.headers)
-            self.stats.record(method, route, response.status)
-            if response.status == 429:
+            self.stats.record(method, route, response.status_code)
+            if response.status_code == 429:
                 error = IntercomAPIError.from_response(method, path, response)
                 wait = await self.limiter.rate_limited(headers)
                 self.stats.rate_limited += 1
@@ -221,21 +186,21 @@ class IntercomTransport:
                     raise error
                 continue
             await self.limiter.release(headers)
-            if response.status < 400:
+            if response.status_code < 400:
                 try:
-                    return jsonlib.loads(response.body) if response.body else None
+                    return response.json() if response.content else None
                 except ValueError as exc:  # one odd answer is that record's failure, not the run's
                     raise IntercomAPIError(
                         method=method,
                         path=path,
-                        status=response.status,
+                        status=response.status_code,
                         code="invalid_response",
                         message="the response body is not JSON",
                     ) from exc
             error = IntercomAPIError.from_response(method, path, response)
-            if response.status not in expected:
+            if response.status_code not in expected:
                 log.warning("%s", error)
-            if response.status < 500 or failures >= self.retry.max_retries:
+            if response.status_code < 500 or failures >= self.retry.max_retries:
                 raise error
             await self._backoff(failures)
             failures += 1
