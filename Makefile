@@ -40,9 +40,14 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+## Every benchmark (PostgreSQL for the last two). NIGHTLY_USERS=100000 for the full-size whole-run bench.
+NIGHTLY_USERS ?= 10000
 bench: $(VENV)/.bench-installed
+	bash .ci/postgres-up
 	$(PY) bench/revenue.py
 	$(PY) bench/intercom_push.py
+	$(PY) bench/usage.py
+	$(PY) bench/nightly.py --users $(NIGHTLY_USERS)
 
 clean:
 	rm -rf data $(DAGSTER_HOME)

@@ -10,6 +10,9 @@ the official python-intercom SDK (company upsert, contact create, attach). The l
 rate_limit_utilisation: calls Intercom accepted in (a) / what the limit allows in (a)'s wall time.
 requests_per_change: calls in (b) per changed contact, not counting the two `GET /data_attributes`
 reads every run starts with; noop_requests: calls in (c), same two reads aside.
+push_cpu_ms_per_call: this process's CPU time during (a)'s company and contact pushes per call.
+requests_per_new_contact: every call of (a) but the two reads (attribute creates, company upserts,
+searches, creates, attaches) per new contact.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from assets.attributes import catalog  # noqa: E402
 from assets.push import PushOptions, SyncResult, ensure_attributes, sync_intercom  # noqa: E402
 from emulators.intercom import DEFAULT_TOKEN  # noqa: E402
+from emulators.runner import wait_until_healthy  # noqa: E402
 from resources.intercom import IntercomResource  # noqa: E402
 from resources.state import StateStore  # noqa: E402
 from tests.fixtures.synthetic import synthetic_frames  # noqa: E402
@@ -72,13 +76,7 @@ class Emulator:
             str(RATE_LIMIT_PER_MINUTE),
         ]
         self.process = subprocess.Popen([sys.executable, "-m", "emulators", "intercom", *args], cwd=ROOT)
-        for _ in range(100):
-            try:
-                httpx.get(f"{self.url}/_emulator/health", timeout=1).raise_for_status()
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("the Intercom emulator did not start")
+        wait_until_healthy(self.url)
 
     def control(self, method: str, path: str) -> Any:
         return httpx.request(method, f"{self.url}/_emulator/{path}", timeout=30).json()
@@ -96,8 +94,11 @@ async def run_push(
         result = await sync_intercom(client, store, contacts, companies, catalog(), PushOptions(), run_id, log)
         elapsed = time.monotonic() - started
         stats = client.transport.stats
+        push_calls = result.companies.requests + result.contacts.requests
+        push_cpu_s = result.companies.cpu_s + result.contacts.cpu_s
         return result, {
             "seconds": round(elapsed, 1),
+            "push_cpu_ms_per_call": round(1000 * push_cpu_s / max(push_calls, 1), 3),
             "requests": stats.requests,
             "status_429": stats.by_status[429],
             "by_route": dict(stats.by_route),
@@ -197,6 +198,8 @@ def main() -> None:
         "noop_requests": report["c"]["requests"] - START_READS,
         "pct_429": round(100 * sum(report[p]["status_429"] for p in "abc") / total, 3),
         "speedup_vs_sdk": round(sdk_per_contact / ours_per_contact, 1),
+        "push_cpu_ms_per_call": report["a"]["push_cpu_ms_per_call"],
+        "requests_per_new_contact": round((report["a"]["requests"] - START_READS) / args.users, 3),
     }
     print(json.dumps(summary))
 

@@ -12,8 +12,11 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import FrameType
+
+import httpx
 
 from emulators.http import EmulatorApp, EmulatorServer
 
@@ -52,6 +55,19 @@ def save_state_file(app: EmulatorApp, path: Path) -> None:
     with os.fdopen(fd, "w") as handle:
         json.dump(app.state_snapshot(), handle)
     os.replace(tmp, path)
+
+
+def wait_until_healthy(url: str, timeout_s: float = 30.0) -> None:
+    """Block until the emulator at `url` answers its health route (one started in another process)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            httpx.get(f"{url}/_emulator/health", timeout=2).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator at {url} did not start within {timeout_s:.0f} s") from None
+            time.sleep(0.1)
 
 
 class EmulatorRunner:

@@ -30,13 +30,13 @@ def usage_columns(metrics: Mapping[str, str]) -> list[str]:
     return [name for attr in metrics for name in (attr, f"{attr}{WINDOW_SUFFIX}")]
 
 
-def usage_aggregate_query(
+def per_user_counts(
     tables: WarehouseTables,
     metrics: Mapping[str, str],
     as_of: datetime,
     window: timedelta = timedelta(days=30),
 ) -> sa.Select:
-    """Columns: user_id, then `<attr>` and `<attr>_30d` per metric (ints), then last_active_at."""
+    """The bare `GROUP BY` over events: one row per user *with* events (`bench/usage.py` times it)."""
     _check_metrics(metrics)
     events = tables.usage_events
     occurred = utc_sortable(events.c.occurred_at)
@@ -48,13 +48,21 @@ def usage_aggregate_query(
         is_event = events.c.event_name == sa.bindparam(f"event_{i}", event_name)
         counts.append(sa.func.count(sa.case((is_event, _ONE))).label(attr))
         counts.append(sa.func.count(sa.case((is_event & (occurred >= lower), _ONE))).label(f"{attr}{WINDOW_SUFFIX}"))
-
-    per_user = (
+    return (
         sa.select(events.c.user_id, *counts, sa.func.max(occurred).label("last_active_at"))
         .where(occurred <= upper)
         .group_by(events.c.user_id)
-        .subquery("per_user")
     )
+
+
+def usage_aggregate_query(
+    tables: WarehouseTables,
+    metrics: Mapping[str, str],
+    as_of: datetime,
+    window: timedelta = timedelta(days=30),
+) -> sa.Select:
+    """Columns: user_id, then `<attr>` and `<attr>_30d` per metric (ints), then last_active_at."""
+    per_user = per_user_counts(tables, metrics, as_of, window).subquery("per_user")
     users = tables.users
     return (
         sa.select(

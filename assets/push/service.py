@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import pandas as pd
 
 from assets.attributes import AttributeSpec
+from assets.push.lookup import KnownContacts, lookup_identities
 from assets.push.plan import (
     CUSTOM,
     FieldSpec,
@@ -50,7 +51,7 @@ class PushOptions:
     max_error_rate: float = 0.05
     progress_interval_s: float = 5.0
     state_flush_every: int = 500
-    lead_search_batch: int = 100
+    lookup_values_per_filter: int = 100  # identities per `IN` filter of the batched search (15 filters a call)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class PushSummary:
     requests: int = 0
     rate_limited: int = 0
     duration_s: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU time during the push: client cost, not Intercom's latency
     errors: list[SyncError] = field(default_factory=list)
     _failed_keys: set[str] = field(default_factory=set, repr=False)
 
@@ -189,7 +191,7 @@ async def _execute(
         return
     stats = client.transport.stats
     requests_before, limited_before = stats.requests, stats.rate_limited
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     progress = Progress(
         f"intercom {plan.model} push", len(plan.records), log, options.progress_interval_s, lambda: stats.requests
     )
@@ -207,6 +209,7 @@ async def _execute(
         summary.requests = stats.requests - requests_before
         summary.rate_limited = stats.rate_limited - limited_before
         summary.duration_s = round(time.monotonic() - started, 3)
+        summary.cpu_s = round(time.process_time() - cpu_started, 3)
 
 
 def _start(store: StateStore, plan: PushPlan, options: PushOptions, run_id: str) -> PushSummary:
@@ -288,9 +291,9 @@ class _ContactWriter:
     """The identity rules for one contact record: update, look up, adopt, create, recover a 409."""
 
     def __init__(
-        self, client: IntercomClient, fields: Sequence[FieldSpec], summary: PushSummary, leads: dict[str, dict]
+        self, client: IntercomClient, fields: Sequence[FieldSpec], summary: PushSummary, known: KnownContacts
     ) -> None:
-        self.client, self.fields, self.summary, self.leads = client, fields, summary, leads
+        self.client, self.fields, self.summary, self.known = client, fields, summary, known
 
     async def _put(self, contact_id: str, values: dict[str, Any], identity: dict[str, Any] | None = None) -> None:
         await self.client.update_contact(contact_id, {**(identity or {}), **body(values)})
@@ -310,12 +313,13 @@ class _ContactWriter:
                 if exc.status not in (404, 410):  # a contact deleted or merged in Intercom: resolve again
                     raise
         everything = full_values(record.desired, self.fields)
-        if record.action != "create":
+        found = self.known.pop_same(record.key)
+        if found is None and record.action != "create":  # the search may lag a create of minutes ago
             found = await self.client.find_contact_by_external_id(record.key)
-            if found is not None:
-                await self._put(found["id"], everything)
-                return str(found["id"])
-        lead = self.leads.pop(str(record.desired.get("email") or "").strip().lower(), None)
+        if found is not None:
+            await self._put(found["id"], everything)
+            return str(found["id"])
+        lead = self.known.pop_adoptable(record.desired.get("email"))
         if lead is not None:
             await self._put(lead["id"], everything, {"role": "user", "external_id": record.key})
             self.summary.adopted += 1
@@ -353,16 +357,12 @@ class _ContactWriter:
         return conflict.contact_id
 
 
-async def _find_leads(client: IntercomClient, records: Sequence[RecordPlan], batch: int) -> dict[str, dict]:
-    """Lower-cased email -> the oldest lead with that email, for records about to be created."""
-    emails = sorted({str(r.desired["email"]).strip().lower() for r in records if r.desired.get("email")})
-    batches = [emails[start : start + batch] for start in range(0, len(emails), batch)]
-    found = [c for page in await asyncio.gather(*map(client.search_leads_by_email, batches)) for c in page]
-    leads: dict[str, dict] = {}
-    for lead in sorted(found, key=lambda c: c.get("created_at") or 0):
-        if not lead.get("external_id") and lead.get("email"):
-            leads.setdefault(lead["email"].strip().lower(), lead)
-    return leads
+async def _find_known(client: IntercomClient, records: Sequence[RecordPlan], per_filter: int) -> KnownContacts:
+    """One batched search for what Intercom already holds of the records about to be created."""
+    emails, external_ids = lookup_identities(records)
+    if not emails and not external_ids:
+        return KnownContacts()
+    return KnownContacts.from_search(await client.find_contacts(emails, external_ids, per_filter))
 
 
 async def push_contacts(
@@ -421,8 +421,8 @@ async def push_contacts(
         return attached
 
     try:
-        leads = await _find_leads(client, new, options.lead_search_batch) if new else {}
-        writer = _ContactWriter(client, fields, summary, leads)
+        known = await _find_known(client, new, options.lookup_values_per_filter)
+        writer = _ContactWriter(client, fields, summary, known)
         await _execute(client, plan, summary, handle, options, log)
     finally:
         saved.flush()

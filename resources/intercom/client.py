@@ -6,11 +6,36 @@ transport's counters group calls by endpoint rather than by id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from resources.intercom.errors import IntercomAPIError
 from resources.intercom.transport import IntercomTransport
+
+MAX_FILTERS_PER_GROUP = 15  # contact search: filters per AND/OR group (spec 2.16, "Nesting & Limitations")
+
+
+def identity_queries(
+    emails: Sequence[str], external_ids: Sequence[str], values_per_filter: int
+) -> list[dict[str, Any]]:
+    """Search queries that together match every contact with one of the emails or external ids.
+
+    Each is one `OR` group (one level of nesting; Intercom allows two) of at most 15 `IN` filters
+    (Intercom's limit per group) of at most `values_per_filter` values, so one call covers up to
+    15 x `values_per_filter` identities. Intercom compares emails case-insensitively.
+    """
+    if values_per_filter < 1:
+        raise ValueError(f"values_per_filter must be at least 1, got {values_per_filter}")
+    filters = [
+        {"field": field, "operator": "IN", "value": list(values[start : start + values_per_filter])}
+        for field, values in (("email", emails), ("external_id", external_ids))
+        for start in range(0, len(values), values_per_filter)
+    ]
+    return [
+        {"operator": "OR", "value": filters[start : start + MAX_FILTERS_PER_GROUP]}
+        for start in range(0, len(filters), MAX_FILTERS_PER_GROUP)
+    ]
 
 
 class IntercomClient:
@@ -66,19 +91,12 @@ class IntercomClient:
                 return None
             raise
 
-    async def search_leads_by_email(self, emails: list[str], per_page: int = 150) -> list[dict]:
-        """Leads whose email is in `emails` (Intercom compares emails case-insensitively).
+    async def search_contacts(self, query: dict[str, Any], per_page: int = 150) -> list[dict[str, Any]]:
+        """Every contact matching `query`, page by page (the cursor goes in the body, not the URL).
 
-        Search lags writes by minutes in Intercom, so this only sees leads that are not brand new.
+        Search lags writes by minutes in Intercom, so it only sees contacts that are not brand new.
         """
-        query = {
-            "operator": "AND",
-            "value": [
-                {"field": "role", "operator": "=", "value": "lead"},
-                {"field": "email", "operator": "IN", "value": emails},
-            ],
-        }
-        found: list[dict] = []
+        found: list[dict[str, Any]] = []
         pagination: dict[str, Any] = {"per_page": per_page}
         while True:
             page = await self._call("POST", "/contacts/search", json={"query": query, "pagination": pagination})
@@ -87,6 +105,15 @@ class IntercomClient:
             if not after:
                 return found
             pagination = {"per_page": per_page, "starting_after": after}
+
+    async def find_contacts(
+        self, emails: Sequence[str], external_ids: Sequence[str], values_per_filter: int = 100
+    ) -> list[dict[str, Any]]:
+        """Contacts (leads and users) with any of these emails or external ids, in as few searches as
+        Intercom's limits allow (see `identity_queries`), run concurrently."""
+        queries = identity_queries(emails, external_ids, values_per_filter)
+        pages = await asyncio.gather(*(self.search_contacts(query) for query in queries))
+        return [contact for page in pages for contact in page]
 
     async def unarchive_contact(self, contact_id: str) -> dict:
         return await self._call("POST", "/contacts/{id}/unarchive", f"/contacts/{contact_id}/unarchive")

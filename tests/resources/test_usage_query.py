@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
-from resources.usage_query import usage_aggregate_query, usage_columns
+from resources.usage_query import per_user_counts, usage_aggregate_query, usage_columns
 from resources.warehouse import UsageEventsTable, WarehouseResource
 
 AS_OF = datetime(2025, 3, 1, tzinfo=UTC)
@@ -27,6 +27,15 @@ def test_one_group_by_with_conditional_counts(dialect) -> None:
     # Two counts per metric, each a CASE inside count(): one scan answers every metric.
     assert sql.count("count(CASE WHEN") == 2 * len(METRICS)
     assert "LEFT OUTER JOIN" in sql  # users without events still get a row
+
+
+def test_the_bare_group_by_is_the_aggregations_inner_query() -> None:
+    tables = WarehouseResource().tables()
+    bare = str(per_user_counts(tables, METRICS, AS_OF).compile(dialect=postgresql.dialect()))
+    whole = str(usage_aggregate_query(tables, METRICS, AS_OF).compile(dialect=postgresql.dialect()))
+    assert "JOIN" not in bare and bare.count("GROUP BY") == 1
+    # What bench/usage.py times is what revsync issues, from the counts to the GROUP BY.
+    assert bare.split("SELECT usage_events.user_id, ", 1)[1] in whole
 
 
 def test_sqlite_compares_normalised_text_postgres_compares_timestamps() -> None:

@@ -1,0 +1,59 @@
+"""What one batched contact search tells the push about the records it is about to create. Pure.
+
+Before creating contacts, the push searches Intercom once per up to 1,500 identities (emails of
+every new record, external ids of records a crashed run may have created) instead of once per
+record. The answers sort into the two lookups the identity rules need: our own user, found by
+`external_id` (update it, no create and 409), and an adoptable contact per email: the oldest lead
+or email-only user with that email (see `identify`). Search lags writes by minutes; whatever it
+misses is still caught by the 409 on create, so this saves calls without being trusted for identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assets.push.plan import RecordPlan
+
+
+def email_key(email: Any) -> str:
+    """How emails are compared: stripped, lower-cased ("" when there is none)."""
+    return str(email or "").strip().lower()
+
+
+def lookup_identities(records: Iterable[RecordPlan]) -> tuple[list[str], list[str]]:
+    """(emails, external ids) to search for: every new record's email, and the external id of each
+    record a previous run tried to create (action `resolve`), sorted and without repeats."""
+    records = list(records)
+    emails = sorted({email_key(r.desired.get("email")) for r in records} - {""})
+    external_ids = sorted({r.key for r in records if r.action == "resolve"})
+    return emails, external_ids
+
+
+@dataclass
+class KnownContacts:
+    """Contacts a search found. Each is handed out once (`pop_*`), so no two records share one."""
+
+    by_external_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    adoptable: dict[str, dict[str, Any]] = field(default_factory=dict)  # email_key -> oldest adoptable
+
+    @classmethod
+    def from_search(cls, found: Iterable[dict[str, Any]]) -> KnownContacts:
+        known = cls()
+        for contact in sorted(found, key=lambda c: (c.get("created_at") or 0, str(c.get("id")))):
+            external_id = contact.get("external_id")
+            if external_id:
+                known.by_external_id.setdefault(str(external_id), contact)
+            elif email_key(contact.get("email")):
+                known.adoptable.setdefault(email_key(contact.get("email")), contact)
+        return known
+
+    def pop_same(self, external_id: str) -> dict[str, Any] | None:
+        """Our own user, already in Intercom under this external id."""
+        return self.by_external_id.pop(external_id, None)
+
+    def pop_adoptable(self, email: Any) -> dict[str, Any] | None:
+        """The oldest lead or email-only user with this email, if no record took it yet."""
+        key = email_key(email)
+        return self.adoptable.pop(key, None) if key else None
