@@ -6,6 +6,7 @@ transport's counters group calls by endpoint rather than by id.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
