@@ -69,8 +69,8 @@ def plan_segment(segment: Segment, frame: pd.DataFrame, stints: pd.DataFrame, to
         if segment.goal is not None
         else pd.Series(False, index=keys)
     )
-    latest = stints.sort_values("entered_on").groupby("key").tail(1).set_index("key")
-    latest = latest[latest.index.isin(keys)]
+    latest_of_all = stints.sort_values("entered_on").groupby("key").tail(1).set_index("key")
+    latest = latest_of_all[latest_of_all.index.isin(keys)]
     is_open = latest["exited_on"].isna()
 
     in_window = (day - latest["entered_on"]).dt.days <= segment.goal_window_days
@@ -105,11 +105,11 @@ def plan_segment(segment: Segment, frame: pd.DataFrame, stints: pd.DataFrame, to
     converted = pd.DataFrame(
         {"key": latest.index[converts], "entered_on": latest.loc[converts, "entered_on"].to_numpy()}
     )
-    untouched = stints.sort_values("entered_on").groupby("key").tail(1)
-    untouched = untouched[untouched["exited_on"].isna() & ~untouched["key"].isin(keys)]
+    # Keys absent from today's frame keep their open stints: absence is not an exit.
+    untouched = latest_of_all[latest_of_all["exited_on"].isna() & ~latest_of_all.index.isin(keys)]
     members = pd.concat(
         [
-            untouched[["key", "group", "entered_on"]],
+            untouched.reset_index()[["key", "group", "entered_on"]],
             still_open.reset_index()[["key", "group", "entered_on"]],
             entered,
         ],

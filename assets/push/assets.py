@@ -16,7 +16,6 @@ from pydantic import Field
 
 from assets.attributes import AttributeSpec
 from assets.metadata import sync_errors_table, table
-from assets.plays.assets import membership_history
 from assets.plays.attributes import sync_catalog
 from assets.plays.load import PlaysFileError, configured_plays
 from assets.plays.update import MembershipUpdate
@@ -47,6 +46,8 @@ COMMON: dict[str, Any] = {
     "pool": "intercom_api",
     "freshness_policy": PUSH_FRESHNESS,
 }
+# By key, not by import: the plays' assets module loads statsmodels, which the push never needs.
+MEMBERSHIP_HISTORY = dg.AssetKey("membership_history")
 
 
 class IntercomPushConfig(dg.Config):
@@ -147,7 +148,7 @@ def attribute_metadata(plan: SchemaPlan, attributes: int, dry_run: bool) -> dict
     return metadata
 
 
-@dg.asset(**COMMON, deps=[intercom_data_attributes, membership_history])
+@dg.asset(**COMMON, deps=[intercom_data_attributes, MEMBERSHIP_HISTORY])
 def intercom_companies(
     context: dg.AssetExecutionContext,
     config: IntercomPushConfig,
@@ -180,7 +181,7 @@ def intercom_companies(
     return _result(summary, plan, options)
 
 
-@dg.asset(**COMMON, deps=[intercom_data_attributes, intercom_companies, membership_history])
+@dg.asset(**COMMON, deps=[intercom_data_attributes, intercom_companies, MEMBERSHIP_HISTORY])
 def intercom_contacts(
     context: dg.AssetExecutionContext,
     config: IntercomPushConfig,
