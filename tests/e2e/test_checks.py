@@ -157,7 +157,7 @@ def test_an_mrr_drop_explained_by_stripe_cancellations_passes(env):
     assert env.run().success
     client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": env.stripe.url})
     for subscription in _paying(env):
-        client.subscriptions.cancel(subscription["id"])
+        client.v1.subscriptions.cancel(subscription["id"])
     result = env.run()
     assert result.success
     evaluation = _evaluations(result)["revenue_swing_explained"]
