@@ -157,7 +157,7 @@ def test_an_mrr_drop_explained_by_stripe_cancellations_passes(env):
     assert env.run().success
     client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": env.stripe.url})
     for subscription in _paying(env):
-        client.subscriptions.cancel(subscription["id"])
+        client.v1.subscriptions.cancel(subscription["id"])
     result = env.run()
     assert result.success
     evaluation = _evaluations(result)["revenue_swing_explained"]
@@ -176,3 +176,17 @@ def test_a_segment_size_swing_warns_without_blocking(env, sqlite_url):
     assert not evaluation.passed and evaluation.severity.value == "WARN"
     assert "ready_for_pro_upgrade" in evaluation.description
     assert _writes(env) > writes  # a warning never blocks
+
+
+def test_the_checks_and_the_dry_run_run_without_pushing(env):
+    checks = env.run("sync_checks")
+    assert checks.success
+    assert {e.check_name for e in checks.get_asset_check_evaluations()} == CHECKS
+    dry = env.run("intercom_dry_run")
+    assert dry.success and dry.dagster_run.tags["revsync/dry_run"] == "true"
+    materialized = {e.asset_key.path[-1] for e in dry.get_asset_materialization_events()}
+    assert "intercom_push_plan" in materialized
+    assert not {m for m in materialized if m.startswith("intercom_") and m != "intercom_push_plan"}
+    plan = {k: v.value for k, v in dry.asset_materializations_for_node("intercom_push_plan")[0].metadata.items()}
+    assert plan["contacts_creates"] == len(env.world.users_frame()) - plan["contacts_unchanged"] > 0
+    assert _writes(env) == 0  # neither job wrote to Intercom
