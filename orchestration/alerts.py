@@ -28,11 +28,16 @@ def _failed_checks(context: dg.RunStatusSensorContext) -> list[str]:
     lines = []
     for event in _events(context, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
         evaluation = event.event_specific_data
-        if evaluation is None or getattr(evaluation, "passed", True):
+        if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
             continue
         name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
         lines.append(f"check {name} ({evaluation.severity.value}): {evaluation.description or 'failed'}")
     return lines
+
+
+def _step_error(event: dg.DagsterEvent) -> str:
+    error = event.step_failure_data.error
+    return error.message.strip() if error else ""
 
 
 def _send(
@@ -81,8 +86,7 @@ def run_failure_alert(
 ) -> dg.SkipReason | None:
     """One message per failed run, naming the failing steps (with their errors) and failed checks."""
     steps = [
-        f"step {event.step_key}: {event.event_specific_data.error.message.strip() if event.event_specific_data else ''}"
-        for event in _events(context, dg.DagsterEventType.STEP_FAILURE)
+        f"step {event.step_key}: {_step_error(event)}" for event in _events(context, dg.DagsterEventType.STEP_FAILURE)
     ]
     checks = _failed_checks(context)
     counts = {

@@ -55,4 +55,4 @@ class CheckSettings(dg.ConfigurableResource):
             for name in cls.model_fields
             if name != "acknowledge" and (variable := f"REVSYNC_CHECK_{name.upper()}") in environ
         }
-        return cls(**values)
+        return cls.model_validate(values)

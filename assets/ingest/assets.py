@@ -27,7 +27,7 @@ OWNERS = ["team:revops"]
 # Stripe and the warehouse are across a network: a step that still fails after the clients' own
 # per-request retries (an outage, a dropped database connection) is tried again whole, later.
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-COMMON = {"group_name": GROUP, "owners": OWNERS, "retry_policy": NETWORK_RETRY}
+COMMON: dict[str, Any] = {"group_name": GROUP, "owners": OWNERS, "retry_policy": NETWORK_RETRY}
 
 CUSTOMER_COLUMNS = ["customer_id", "email", "metadata_account_id", "livemode", "created"]
 

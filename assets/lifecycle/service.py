@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from assets import Log
 from assets.lifecycle.collect import Collected, CollectOptions, collect
 from assets.lifecycle.ledger import EventLedger
 from assets.lifecycle.model import LifecycleEvent
 from assets.lifecycle.policy import NameBudget, event_name_budget
 from assets.lifecycle.send import SendSummary, address, recipients, send_pending
 from assets.lifecycle.source import StripeSource
-from assets.push.service import Log
 from resources.intercom import IntercomClient
 from resources.state import StateStore, SyncError
 

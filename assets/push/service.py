@@ -11,10 +11,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
+from assets import Log
 from assets.attributes import AttributeSpec
 from assets.push.lookup import KnownContacts, lookup_identities
 from assets.push.plan import (
@@ -35,12 +36,6 @@ from resources.intercom import ContactConflict, IntercomAPIError, IntercomClient
 from resources.state import CompanyState, ContactState, StateStore, SyncError
 
 T = TypeVar("T")
-
-
-class Log(Protocol):
-    def info(self, msg: str) -> Any: ...
-
-    def warning(self, msg: str) -> Any: ...
 
 
 @dataclass(frozen=True)
