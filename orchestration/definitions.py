@@ -11,6 +11,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 from assets.attributes import assets as attributes  # noqa: E402
 from assets.ingest import assets as ingest  # noqa: E402
 from assets.lifecycle import assets as lifecycle  # noqa: E402
+from assets.pool import assets as pool  # noqa: E402
 from assets.push import assets as push  # noqa: E402
 from assets.revenue import assets as revenue  # noqa: E402
 from orchestration.environments import resources_for_environment  # noqa: E402
@@ -19,7 +20,7 @@ from orchestration.schedules import mrr_history_schedule, nightly_sync_schedule 
 from orchestration.sensors import stripe_lifecycle_events_sensor  # noqa: E402
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, revenue, attributes, push, lifecycle]),
+    assets=dg.load_assets_from_modules([ingest, revenue, attributes, pool, push, lifecycle]),
     jobs=[nightly_sync, mrr_history, lifecycle_events_job],
     schedules=[nightly_sync_schedule(), mrr_history_schedule()],
     sensors=[stripe_lifecycle_events_sensor],

@@ -20,6 +20,6 @@ mrr_history = dg.define_asset_job(
 
 lifecycle_events_job = dg.define_asset_job(
     "lifecycle_events",
-    selection=dg.AssetSelection.assets("intercom_lifecycle_events"),
+    selection=dg.AssetSelection.assets("intercom_api_pool", "intercom_lifecycle_events"),
     description="Send pending Stripe lifecycle events to Intercom (the sensor runs it between nightly syncs).",
 )

@@ -19,6 +19,7 @@ from assets.lifecycle.model import DEFAULT_EVENT_NAMES, resolve_event_names
 from assets.lifecycle.policy import event_name_budget
 from assets.lifecycle.send import SendSummary, address, recipients, send_pending
 from assets.metadata import sync_errors_table
+from assets.pool.assets import intercom_api_pool
 from assets.push.assets import intercom_contacts
 from assets.revenue.rules import rules_for_run
 from resources.intercom.resource import IntercomResource
@@ -53,7 +54,7 @@ def _send(intercom: IntercomResource, ledger: EventLedger, state: StateStoreReso
     kinds={"stripe", "intercom"},
     owners=["team:revops"],
     pool="intercom_api",
-    deps=[intercom_contacts],
+    deps=[intercom_api_pool, intercom_contacts],
 )
 def intercom_lifecycle_events(
     context: dg.AssetExecutionContext,

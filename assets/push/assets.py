@@ -16,6 +16,7 @@ from pydantic import Field
 
 from assets.attributes.catalog import catalog
 from assets.metadata import sync_errors_table, table
+from assets.pool.assets import intercom_api_pool
 from assets.push.plan import PushPlan
 from assets.push.schema import AttributeSchemaError
 from assets.push.service import (
@@ -93,7 +94,7 @@ def _result(summary: PushSummary, plan: PushPlan, options: PushOptions, extra: d
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(**COMMON)
+@dg.asset(**COMMON, deps=[intercom_api_pool])
 def intercom_data_attributes(
     context: dg.AssetExecutionContext, config: IntercomPushConfig, intercom: IntercomResource, settings: SyncSettings
 ) -> dg.MaterializeResult:

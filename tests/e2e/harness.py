@@ -25,6 +25,31 @@ STRIPE_KEY = "sk_test_e2e"
 INTERCOM_TOKEN = "e2e-token"
 
 
+def sync_resources(
+    stripe_url: str,
+    intercom_url: str,
+    warehouse_url: str,
+    usage_metrics: dict[str, str] | None = None,
+    fx_rates_table: str | None = None,
+) -> dict[str, Any]:
+    """The end-to-end resources, also for a run in a child process (crash tests)."""
+    settings = SyncSettings(
+        as_of=AS_OF.isoformat(),
+        fx_rates=DEMO_FX_RATES,
+        **({"usage_metrics": usage_metrics} if usage_metrics else {}),
+    )
+    return emulator_resources(
+        stripe_url=stripe_url,
+        stripe_key=STRIPE_KEY,
+        intercom_url=intercom_url,
+        intercom_token=INTERCOM_TOKEN,
+        warehouse_url=warehouse_url,
+        settings=settings,
+        fx_rates_table=fx_rates_table,
+        stripe_requests_per_second=1000,  # the e2e emulator has no rate limit; pacing has its own test
+    )
+
+
 @dataclass
 class SyncWorld:
     world: DemoWorld
@@ -40,27 +65,19 @@ class SyncWorld:
         return self.intercom.app
 
     def resources(self) -> dict[str, Any]:
-        settings = SyncSettings(
-            as_of=AS_OF.isoformat(),
-            fx_rates=DEMO_FX_RATES,
-            **({"usage_metrics": self.usage_metrics} if self.usage_metrics else {}),
-        )
-        return emulator_resources(
-            stripe_url=self.stripe.url,
-            stripe_key=STRIPE_KEY,
-            intercom_url=self.intercom.url,
-            intercom_token=INTERCOM_TOKEN,
-            warehouse_url=self.warehouse_url,
-            settings=settings,
-            fx_rates_table=self.fx_rates_table,
-            stripe_requests_per_second=1000,  # the e2e emulator has no rate limit; pacing has its own test
+        return sync_resources(
+            self.stripe.url, self.intercom.url, self.warehouse_url, self.usage_metrics, self.fx_rates_table
         )
 
     def run(
-        self, job: str = "nightly_sync", run_config: dict[str, Any] | None = None, tags: dict[str, str] | None = None
+        self,
+        job: str = "nightly_sync",
+        run_config: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        instance: dg.DagsterInstance | None = None,
     ) -> dg.ExecuteInProcessResult:
         return defs.resolve_job_def(job).execute_in_process(
-            resources=self.resources(), run_config=run_config, tags=tags, raise_on_error=False
+            resources=self.resources(), run_config=run_config, tags=tags, instance=instance, raise_on_error=False
         )
 
     def backfill_history(self, first: date, last: date) -> dg.ExecuteInProcessResult:
