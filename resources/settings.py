@@ -30,6 +30,12 @@ class SyncSettings(dg.ConfigurableResource):
     account_metadata_key: str = Field(
         default="account_id", description="Stripe customer metadata key naming the account."
     )
+    max_error_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Fail an ingest step when more than this share of a table's rows are bad (each is in sync_errors).",
+    )
     usage_metrics: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_USAGE_METRICS),
         description="Usage attribute name -> warehouse event name; each yields a lifetime and a 30-day count.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,12 +31,14 @@ def sync_resources(
     warehouse_url: str,
     usage_metrics: dict[str, str] | None = None,
     fx_rates_table: str | None = None,
+    **settings_overrides: Any,
 ) -> dict[str, Any]:
     """The end-to-end resources, also for a run in a child process (crash tests)."""
     settings = SyncSettings(
         as_of=AS_OF.isoformat(),
         fx_rates=DEMO_FX_RATES,
         **({"usage_metrics": usage_metrics} if usage_metrics else {}),
+        **settings_overrides,
     )
     return emulator_resources(
         stripe_url=stripe_url,
@@ -58,6 +60,7 @@ class SyncWorld:
     intercom: EmulatorServer
     usage_metrics: dict[str, str] | None = None  # None: the catalog's defaults
     fx_rates_table: str | None = None
+    settings_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. max_error_rate
 
     @property
     def intercom_app(self) -> IntercomEmulator:
@@ -66,7 +69,12 @@ class SyncWorld:
 
     def resources(self) -> dict[str, Any]:
         return sync_resources(
-            self.stripe.url, self.intercom.url, self.warehouse_url, self.usage_metrics, self.fx_rates_table
+            self.stripe.url,
+            self.intercom.url,
+            self.warehouse_url,
+            self.usage_metrics,
+            self.fx_rates_table,
+            **self.settings_overrides,
         )
 
     def run(
