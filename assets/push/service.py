@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import pandas as pd
 
 from assets.attributes.catalog import AttributeSpec
+from assets.push.acceptable import reject_unacceptable
 from assets.push.plan import (
     CUSTOM,
     FieldSpec,
@@ -209,9 +210,16 @@ async def _execute(
         summary.duration_s = round(time.monotonic() - started, 3)
 
 
-def _start(store: StateStore, plan: PushPlan, options: PushOptions, run_id: str) -> PushSummary:
+def _start(
+    store: StateStore, plan: PushPlan, options: PushOptions, run_id: str, refused: Sequence[SyncError] = ()
+) -> PushSummary:
+    """The run's summary; `refused` are values Intercom would not accept, counted as failed records."""
     store.start_run(run_id, plan.model, planned=len(plan.records), dry_run=options.dry_run)
-    return PushSummary(plan.model, planned=len(plan.records), unchanged=plan.unchanged)
+    summary = PushSummary(plan.model, planned=len(plan.records), unchanged=plan.unchanged)
+    for error in refused:
+        summary.fail(error)
+    summary.planned += summary.failed
+    return summary
 
 
 def _finish(store: StateStore, summary: PushSummary, run_id: str, dry_run: bool) -> None:
@@ -254,8 +262,9 @@ async def push_companies(
 ) -> tuple[PushSummary, PushPlan]:
     """`POST /companies` (upsert on company_id) with the changed fields of each company."""
     fields = company_fields(specs, options.attribute_prefix)
+    companies, refused = reject_unacceptable(companies, "company_id", fields, "company")
     plan = plan_companies(companies, store.load_companies(), fields, full_resync=options.full_resync)
-    summary = _start(store, plan, options, run_id)
+    summary = _start(store, plan, options, run_id, refused)
     if options.dry_run:
         _finish(store, summary, run_id, options.dry_run)
         return summary, plan
@@ -376,8 +385,9 @@ async def push_contacts(
 ) -> tuple[PushSummary, PushPlan]:
     """Upsert contacts by external_id and attach each to its company (after `push_companies`)."""
     fields = contact_fields(specs, options.attribute_prefix)
+    contacts, refused = reject_unacceptable(contacts, "external_id", fields, "contact")
     plan = plan_contacts(contacts, store.load_contacts(), fields, full_resync=options.full_resync)
-    summary = _start(store, plan, options, run_id)
+    summary = _start(store, plan, options, run_id, refused)
     if options.dry_run:
         _finish(store, summary, run_id, options.dry_run)
         return summary, plan
