@@ -10,6 +10,7 @@ import os
 import dagster as dg
 
 from orchestration.jobs import mrr_history, nightly_sync
+from resources.setting_checks import timezone
 
 
 def _default_status() -> dg.DefaultScheduleStatus:
@@ -22,7 +23,7 @@ def nightly_sync_schedule() -> dg.ScheduleDefinition:
         name="nightly_sync_schedule",
         job=nightly_sync,
         cron_schedule="0 2 * * *",
-        execution_timezone=os.environ.get("REVSYNC_SCHEDULE_TIMEZONE", "UTC"),
+        execution_timezone=timezone("REVSYNC_SCHEDULE_TIMEZONE", os.environ.get("REVSYNC_SCHEDULE_TIMEZONE", "UTC")),
         default_status=_default_status(),
     )
 

@@ -14,7 +14,9 @@ from typing import Any
 
 import dagster as dg
 import stripe
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
+
+from resources.setting_checks import http_url
 
 PAGE_SIZE = 100
 # Expansions on the subscription list. `data.` counts as a level and Stripe stops at four, so
@@ -37,6 +39,11 @@ class StripeResource(dg.ConfigurableResource):
 
     _client: stripe.StripeClient | None = PrivateAttr(default=None)
     _last_call: float = PrivateAttr(default=0.0)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return value if value is None or isinstance(value, dg.EnvVar) else http_url("STRIPE_BASE_URL", value)
 
     @property
     def api_version(self) -> str:

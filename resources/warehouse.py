@@ -12,6 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field, PrivateAttr
 
+from resources.setting_checks import database_url
 from resources.usage_query import unparseable_usage_query, usage_aggregate_query, usage_columns
 from resources.warehouse_schema import TIMESTAMP_COLUMNS, WarehouseTables, define_tables
 
@@ -128,7 +129,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
 def create_warehouse_engine(url: str) -> sa.Engine:
     """An engine with pre-ping; SQLite files get their directory, PostgreSQL sessions run in UTC."""
-    parsed = sa.make_url(url)
+    parsed = sa.make_url(
+        database_url("REVSYNC_WAREHOUSE_URL", url)
+    )  # never echo a malformed URL: it may hold a password
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from resources.intercom.client import IntercomClient
 from resources.intercom.transport import IntercomTransport, RetryPolicy
+from resources.setting_checks import SettingError, http_url
 
 REGION_URLS = {
     "us": "https://api.intercom.io",
@@ -42,6 +43,18 @@ class IntercomResource(dg.ConfigurableResource):
     rate_limit_reserve: int = Field(
         default=0, ge=0, description="Calls per 10-s window left unused for other apps on the workspace."
     )
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return value if value is None or isinstance(value, dg.EnvVar) else http_url("INTERCOM_BASE_URL", value)
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if isinstance(value, dg.EnvVar) or value.lower() in REGION_URLS:
+            return value
+        raise SettingError("INTERCOM_REGION", repr(value), f"not one of {sorted(REGION_URLS)}")
 
     @property
     def url(self) -> str:
