@@ -60,6 +60,7 @@ class WindowRateLimiter:
         window_s: float = DEFAULT_WINDOW_S,
         margin_s: float = 0.05,
         max_jitter_s: float = 0.5,
+        unknown_reset_base_s: float = 0.25,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -69,6 +70,7 @@ class WindowRateLimiter:
         self.window_s = window_s
         self.margin_s = margin_s
         self.max_jitter_s = max_jitter_s
+        self.unknown_reset_base_s = unknown_reset_base_s
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -104,17 +106,25 @@ class WindowRateLimiter:
                 self._observe(headers)
             self._cond.notify_all()
 
-    async def rate_limited(self, headers: RateLimitHeaders) -> float:
-        """Release after a 429: stop everyone until the reset (or one window when unknown) plus jitter."""
+    async def rate_limited(self, headers: RateLimitHeaders, attempt: int = 0) -> float:
+        """Release after a 429: stop everyone until the reset plus jitter.
+
+        Without a usable reset header (a proxy's 429, say) the wait is exponential with jitter from
+        `unknown_reset_base_s`, `attempt` being the consecutive 429s of the call, capped at one window.
+        """
         async with self._cond:
             self.in_flight -= 1
             if headers.limit is not None:
                 self._limit = headers.limit
             now = self._clock()
-            reset = headers.reset if headers.reset is not None and headers.reset > now else now + self.window_s
-            self._blocked_until = max(self._blocked_until, reset + self._rng.uniform(0, self.max_jitter_s))
-            self._reset_at = reset
-            self._remaining = 0
+            if headers.reset is not None and headers.reset > now:
+                reset = headers.reset
+                self._blocked_until = max(self._blocked_until, reset + self._rng.uniform(0, self.max_jitter_s))
+                self._reset_at = reset
+                self._remaining = 0
+            else:
+                backoff = min(self.window_s, self.unknown_reset_base_s * 2**attempt) * self._rng.uniform(0.5, 1.0)
+                self._blocked_until = max(self._blocked_until, now + backoff)
             self._cond.notify_all()
             return self._blocked_until - now
 

@@ -178,9 +178,9 @@ class IntercomTransport:
             self.stats.record(method, route, response.status_code)
             if response.status_code == 429:
                 error = IntercomAPIError.from_response(method, path, response)
-                wait = await self.limiter.rate_limited(headers)
+                wait = await self.limiter.rate_limited(headers, attempt=rate_limit_waits)
                 self.stats.rate_limited += 1
-                log.warning("%s; waiting %.1f s for the rate-limit reset", error, wait)
+                log.warning("%s; waiting %.1f s before retrying", error, wait)
                 rate_limit_waits += 1
                 if rate_limit_waits > self.retry.max_rate_limit_waits:
                     raise error
