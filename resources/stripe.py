@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 import stripe
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from resources.setting_checks import http_url
 
@@ -30,6 +30,8 @@ class StripeRateLimited(RuntimeError):
 
 class StripeResource(dg.ConfigurableResource):
     """Stripe API access: the official `StripeClient`, pinned to the SDK's API version."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # a bad value may be (or hold) a secret
 
     api_key: str = Field(repr=False, description="Secret or restricted key (read access suffices). Use an EnvVar.")
     base_url: str | None = Field(default=None, description="API address override, e.g. the local emulator.")

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
-from pydantic import Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from resources.setting_checks import database_url
 from resources.usage_query import unparseable_usage_query, usage_aggregate_query, usage_columns
@@ -50,6 +50,8 @@ class UsageEventsTable(dg.Config):
 
 class WarehouseResource(dg.ConfigurableResource):
     """Reads the warehouse; usage is aggregated in the database, never in pandas."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # a bad value may be (or hold) a secret
 
     url: str = Field(
         default=DEFAULT_WAREHOUSE_URL,

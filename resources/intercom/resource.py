@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import dagster as dg
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from resources.intercom.client import IntercomClient
 from resources.intercom.transport import IntercomTransport, RetryPolicy
@@ -26,6 +26,8 @@ REGION_URLS = {
 
 class IntercomResource(dg.ConfigurableResource):
     """Intercom REST API 2.x over httpx. Feed `access_token` from `EnvVar("INTERCOM_ACCESS_TOKEN")`."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # a bad value may be (or hold) a secret
 
     access_token: str = Field(repr=False, description="Private app access token (Developer Hub → Authentication).")
     # A plain string, not a Literal: an EnvVar is validated only when the run starts (see `url`).
