@@ -8,6 +8,7 @@ batches. Identity rules and crash safety are described in docs/push.md.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -117,6 +118,12 @@ def _sync_error(model: str, key: str, exc: IntercomAPIError | _RecordRejected, f
     if isinstance(exc, IntercomAPIError):
         return SyncError(model, key, exc.field or field, exc.status, exc.code, exc.message, exc.request_id)
     return SyncError(model, key, exc.field or field, None, exc.code, exc.message, None)
+
+
+def merged_into(exc: IntercomAPIError) -> str | None:
+    """The surviving contact's id when Intercom answers 410 Gone for a merged contact (2.16 `Link`)."""
+    found = re.search(r"/contacts/([^/>;\s]+)>", exc.link or "") if exc.status == 410 else None
+    return found.group(1) if found else None
 
 
 def _custom_count(values: dict[str, Any]) -> int:
@@ -307,16 +314,39 @@ class _ContactWriter:
         self.summary.attributes_written += _custom_count(values)
         self.summary.cleared += sum(1 for v in values.values() if v is None)
 
+    async def _put_or_follow(
+        self, record: RecordPlan, contact_id: str, values: dict[str, Any], identity: dict[str, Any] | None = None
+    ) -> str:
+        """Write to `contact_id`; when it was merged (410 with a Link), write everything to the survivor."""
+        try:
+            await self._put(contact_id, values, identity)
+            return contact_id
+        except IntercomAPIError as exc:
+            survivor = merged_into(exc)
+            if survivor is None:
+                raise
+        existing = await self.client.get_contact(survivor)
+        who = identify(existing, record.key, record.desired.get("email"))
+        if who == "other_contact":
+            raise _RecordRejected(
+                "identity_conflict",
+                f"Intercom merged contact {contact_id} into {survivor} (external_id="
+                f"{existing.get('external_id')!r}), which is someone else; it is left untouched",
+                "email",
+            )
+        adopt = {"role": "user", "external_id": record.key} if who == "adopt" else None
+        await self._put(survivor, full_values(record.desired, self.fields), adopt)
+        return survivor
+
     async def upsert(self, record: RecordPlan) -> str:
         """The Intercom id of the record's contact, after writing what changed."""
         if record.action == "update" and record.intercom_id is not None:
             if not record.changes:
                 return record.intercom_id
             try:
-                await self._put(record.intercom_id, record.changes)
-                return record.intercom_id
+                return await self._put_or_follow(record, record.intercom_id, record.changes)
             except IntercomAPIError as exc:
-                if exc.status not in (404, 410):  # a contact deleted or merged in Intercom: resolve again
+                if exc.status not in (404, 410):  # a contact deleted in Intercom: resolve again
                     raise
         everything = full_values(record.desired, self.fields)
         if record.action != "create":
@@ -326,9 +356,11 @@ class _ContactWriter:
                 return str(found["id"])
         lead = self.leads.pop(str(record.desired.get("email") or "").strip().lower(), None)
         if lead is not None:
-            await self._put(lead["id"], everything, {"role": "user", "external_id": record.key})
+            contact_id = await self._put_or_follow(
+                record, lead["id"], everything, {"role": "user", "external_id": record.key}
+            )
             self.summary.adopted += 1
-            return str(lead["id"])
+            return contact_id
         return await self._create(record, everything)
 
     async def _create(self, record: RecordPlan, everything: dict[str, Any]) -> str:
