@@ -92,8 +92,22 @@ class StripeResource(dg.ConfigurableResource):
             cursor = objects[-1]["id"]
 
     def list_subscriptions(self) -> Iterator[dict[str, Any]]:
-        """All subscriptions, canceled included, with customer and discounts expanded."""
-        return self.iter_list(self.client().v1.subscriptions, {"status": "all", "expand": SUBSCRIPTION_EXPAND})
+        """All subscriptions, canceled included, with customer and discounts expanded, and every item."""
+        for subscription in self.iter_list(
+            self.client().v1.subscriptions, {"status": "all", "expand": SUBSCRIPTION_EXPAND}
+        ):
+            yield self.with_all_items(subscription)
+
+    def with_all_items(self, subscription: dict[str, Any]) -> dict[str, Any]:
+        """The subscription with every item: when its embedded `items` has `has_more`, the rest are
+        listed from /v1/subscription_items, so revenue is never computed on a partial list."""
+        items = subscription.get("items") or {}
+        if not items.get("has_more"):
+            return subscription
+        listed = self.iter_list(
+            self.client().v1.subscription_items, {"subscription": subscription["id"], "expand": ["data.discounts"]}
+        )
+        return {**subscription, "items": {**items, "data": list(listed), "has_more": False}}
 
     def list_prices(self) -> Iterator[dict[str, Any]]:
         """All prices with their tiers (tiers are only returned when expanded)."""

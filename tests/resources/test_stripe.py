@@ -56,3 +56,26 @@ def test_the_key_is_never_shown(stripe_emulator):
     with pytest.raises(stripe.AuthenticationError) as failure:
         list(resource.list_customers())
     assert secret not in str(failure.value)
+
+
+def test_a_subscription_with_more_items_than_stripe_embeds_is_read_whole(
+    stripe_emulator, stripe_client, stripe_catalog
+):
+    prices = [
+        stripe_client.v1.prices.create(
+            {"currency": "usd", "unit_amount": 100 * (i + 1), "recurring": {"interval": "month"}, "product": product}
+        ).id
+        for i, product in enumerate([stripe_catalog["product"]] * 5)
+    ]
+    created = stripe_client.v1.subscriptions.create(
+        {"customer": stripe_catalog["customer"], "items": [{"price": p, "quantity": 2} for p in prices]}
+    )
+    stripe_emulator.app.embedded_items_limit = 2  # Stripe embeds a few items, then says has_more
+    embedded = stripe_client.v1.subscriptions.retrieve(created.id).to_dict()["items"]
+    assert len(embedded["data"]) == 2 and embedded["has_more"]
+
+    resource = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000)
+    [listed] = list(resource.list_subscriptions())
+
+    items = listed["items"]
+    assert [i["price"]["id"] for i in items["data"]] == prices and items["has_more"] is False  # never a partial list
