@@ -106,27 +106,26 @@ class WindowRateLimiter:
                 self._observe(headers)
             self._cond.notify_all()
 
-    async def rate_limited(self, headers: RateLimitHeaders, attempt: int = 0) -> float:
-        """Release after a 429: stop everyone until the reset plus jitter.
+    async def rate_limited(self, headers: RateLimitHeaders, attempt: int = 0) -> tuple[float, bool]:
+        """Release after a 429: (seconds to wait, whether every caller waits).
 
-        Without a usable reset header (a proxy's 429, say) the wait is exponential with jitter from
-        `unknown_reset_base_s`, `attempt` being the consecutive 429s of the call, capped at one window.
+        With a reset header the window is spent for everyone: all callers stop until the reset plus
+        jitter. Without one (a proxy's 429, say) nothing says the budget is gone: only this call
+        backs off, exponentially with jitter from `unknown_reset_base_s` (`attempt` = its
+        consecutive 429s), capped at one window.
         """
         async with self._cond:
             self.in_flight -= 1
+            self._cond.notify_all()
             if headers.limit is not None:
                 self._limit = headers.limit
             now = self._clock()
-            if headers.reset is not None and headers.reset > now:
-                reset = headers.reset
-                self._blocked_until = max(self._blocked_until, reset + self._rng.uniform(0, self.max_jitter_s))
-                self._reset_at = reset
-                self._remaining = 0
-            else:
-                backoff = min(self.window_s, self.unknown_reset_base_s * 2**attempt) * self._rng.uniform(0.5, 1.0)
-                self._blocked_until = max(self._blocked_until, now + backoff)
-            self._cond.notify_all()
-            return self._blocked_until - now
+            if headers.reset is None or headers.reset <= now:
+                return min(self.window_s, self.unknown_reset_base_s * 2**attempt) * self._rng.uniform(0.5, 1.0), False
+            self._blocked_until = max(self._blocked_until, headers.reset + self._rng.uniform(0, self.max_jitter_s))
+            self._reset_at = headers.reset
+            self._remaining = 0
+            return self._blocked_until - now, True
 
     def _wait_time(self) -> float:
         """0 to go now, else seconds to sleep (inf = until another call finishes)."""

@@ -181,7 +181,9 @@ class IntercomTransport:
             self.stats.record(method, route, response.status_code)
             if response.status_code == 429:
                 error = IntercomAPIError.from_response(method, path, response)
-                wait = await self.limiter.rate_limited(headers, attempt=rate_limit_waits)
+                wait, shared = await self.limiter.rate_limited(headers, attempt=rate_limit_waits)
+                if not shared:  # the limiter holds everyone back only for a known reset
+                    await self._sleep(wait)
                 self.stats.rate_limited += 1
                 log.warning("%s; waiting %.1f s before retrying", error, wait)
                 rate_limit_waits += 1
