@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def test_a_live_holder_is_waited_for_then_named(instance):
 
     message = str(raised.value)
     assert f"run {live} (job nightly_sync, status STARTED, step intercom_contacts on " in message
-    assert "has held it since 20" in message and "Gave up after waiting 0 s" in message
+    assert "has held it since 20" in message and re.search(r"Gave up after waiting \d+ s", message)
     assert instance.get_run_by_id(live).status == dg.DagsterRunStatus.STARTED  # a live run is never touched
 
 
