@@ -61,7 +61,7 @@ def record_problems(
             record_key=str(p.record),
             field=p.field,
             status=None,
-            code="invalid_record",
+            code=getattr(p, "code", "invalid_record"),  # row validation names its cause
             message=p.message,
             request_id=None,
         )

@@ -14,6 +14,7 @@ from assets.ingest import assets as ingest  # noqa: E402
 from assets.lifecycle import assets as lifecycle  # noqa: E402
 from assets.plays import assets as plays  # noqa: E402
 from assets.plays.load import configured_plays  # noqa: E402
+from assets.pool import assets as pool  # noqa: E402
 from assets.push import assets as push  # noqa: E402
 from assets.revenue import assets as revenue  # noqa: E402
 from orchestration.alerts import failed_checks_alert, run_failure_alert  # noqa: E402
@@ -32,7 +33,7 @@ from orchestration.sensors import stripe_lifecycle_events_sensor  # noqa: E402
 configured_plays("", None)
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([ingest, revenue, attributes, plays, push, lifecycle]),
+    assets=dg.load_assets_from_modules([ingest, revenue, attributes, plays, pool, push, lifecycle]),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[nightly_sync, mrr_history, lifecycle_events_job, intercom_dry_run, sync_checks],
     schedules=[nightly_sync_schedule(), mrr_history_schedule()],

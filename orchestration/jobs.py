@@ -3,7 +3,7 @@ the daily MRR history (refreshing the Stripe snapshot it is computed from)."""
 
 import dagster as dg
 
-SYNC_GROUPS = ("ingest", "attributes", "plays", "push", "lifecycle")
+SYNC_GROUPS = ("ingest", "attributes", "plays", "pool", "push", "lifecycle")
 
 DRY_RUN_TAG = "revsync/dry_run"
 # The dry run's plan is not part of a real push.
@@ -26,7 +26,7 @@ lifecycle_events_job = dg.define_asset_job(
     "lifecycle_events",
     # The events come from the Stripe snapshot's event log, so its incremental read (event pages
     # only) runs first.
-    selection=dg.AssetSelection.assets("stripe_snapshot", "intercom_lifecycle_events"),
+    selection=dg.AssetSelection.assets("stripe_snapshot", "intercom_api_pool", "intercom_lifecycle_events"),
     description="Read Stripe's new events and send the lifecycle events to Intercom (the sensor runs it "
     "between nightly syncs).",
 )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from orchestration.jobs import mrr_history, nightly_sync
+from resources.setting_checks import timezone
 
 if TYPE_CHECKING:  # what Dagster builds for an asset job's partitioned schedule (not exported by name)
     from dagster._core.definitions.partitions.partitioned_schedule import (
@@ -29,7 +30,7 @@ def nightly_sync_schedule() -> dg.ScheduleDefinition:
         job=nightly_sync,
         cron_schedule="0 2 * * *",
         description="The nightly sync at 02:00 in REVSYNC_SCHEDULE_TIMEZONE (default UTC).",
-        execution_timezone=os.environ.get("REVSYNC_SCHEDULE_TIMEZONE", "UTC"),
+        execution_timezone=timezone("REVSYNC_SCHEDULE_TIMEZONE", os.environ.get("REVSYNC_SCHEDULE_TIMEZONE", "UTC")),
         default_status=_default_status(),
     )
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
+
+from resources import setting_checks
 
 # Usage attribute name -> warehouse event name (README's attribute table lists what each yields).
 DEFAULT_USAGE_METRICS: dict[str, str] = {
     "reports_created": "report_created",
     "projects_created": "project_created",
     "users_invited": "teammate_invited",
+}
+
+
+# The environment variable behind each setting in production (orchestration/environments.py), named in errors.
+ENV = {
+    "reporting_currency": "REVSYNC_REPORTING_CURRENCY",
+    "fx_rates": "REVSYNC_FX_RATES",
+    "account_metadata_key": "REVSYNC_STRIPE_ACCOUNT_METADATA_KEY",
 }
 
 
@@ -30,6 +40,12 @@ class SyncSettings(dg.ConfigurableResource):
     account_metadata_key: str = Field(
         default="account_id", description="Stripe customer metadata key naming the account."
     )
+    max_error_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Fail an ingest step when more than this share of a table's rows are bad (each is in sync_errors).",
+    )
     usage_metrics: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_USAGE_METRICS),
         description="Usage attribute name -> warehouse event name; each yields a lifetime and a 30-day count.",
@@ -40,6 +56,36 @@ class SyncSettings(dg.ConfigurableResource):
     )
 
     _now: datetime | None = PrivateAttr(default=None)
+
+    # Checked when the resource loads, before any step works; an EnvVar is checked once resolved.
+    @field_validator("reporting_currency", mode="before")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        return value if isinstance(value, dg.EnvVar) else setting_checks.currency(ENV["reporting_currency"], value)
+
+    @field_validator("fx_rates", mode="before")
+    @classmethod
+    def _fx_rates(cls, value: str) -> str:
+        if not isinstance(value, dg.EnvVar):
+            setting_checks.fx_rates(ENV["fx_rates"], value)
+        return value
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of(cls, value: str | None) -> str | None:
+        if value and not isinstance(value, dg.EnvVar):
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise setting_checks.SettingError("settings.as_of", repr(value), "not an ISO-8601 time") from None
+        return value
+
+    @field_validator("account_metadata_key", mode="before")
+    @classmethod
+    def _metadata_key(cls, value: str) -> str:
+        if not isinstance(value, dg.EnvVar) and not value.strip():
+            raise setting_checks.SettingError(ENV["account_metadata_key"], repr(value), "must not be empty")
+        return value
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._now = self.resolve_as_of()
@@ -56,10 +102,4 @@ class SyncSettings(dg.ConfigurableResource):
 
     def parsed_fx_rates(self) -> dict[str, str]:
         """Currency -> rate as decimal strings, lower-case codes; the reporting currency is 1."""
-        rates = {self.reporting_currency.lower(): "1"}
-        for pair in filter(None, (p.strip() for p in self.fx_rates.split(","))):
-            code, sep, rate = pair.partition("=")
-            if not sep or not rate.strip():
-                raise ValueError(f"fx_rates entry {pair!r} is not of the form 'eur=1.08'")
-            rates[code.strip().lower()] = rate.strip()
-        return rates
+        return {self.reporting_currency.lower(): "1", **setting_checks.fx_rates(ENV["fx_rates"], self.fx_rates)}

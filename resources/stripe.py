@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import dagster as dg
 import stripe
-from pydantic import Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
+from resources.setting_checks import http_url
 from resources.stripe_budget import ENDPOINT_REQUESTS_PER_SECOND, BudgetUsage, RequestBudget, default_budget
 from resources.stripe_ranges import Listing, Page, list_concurrently
 
@@ -101,6 +102,17 @@ class StripeReader:
         params = {"expand": expand} if expand else None
         return self.call(f"GET /v1/{name}/{{id}}", lambda: service.retrieve(object_id, params)).to_dict()
 
+    def with_all_items(self, subscription: dict[str, Any]) -> dict[str, Any]:
+        """The subscription with every item: when its embedded `items` has `has_more`, the rest are
+        listed from /v1/subscription_items, so revenue is never computed on a partial list."""
+        items = subscription.get("items") or {}
+        if not items.get("has_more"):
+            return subscription
+        listed = self.iter_list(
+            "subscription_items", {"subscription": subscription["id"], "expand": ["data.discounts"]}
+        )
+        return {**subscription, "items": {**items, "data": list(listed), "has_more": False}}
+
     def find_event(self, event_id: str) -> dict[str, Any] | None:
         """One event, or None once Stripe no longer keeps it (it answers 404 after 30 days)."""
         try:
@@ -124,6 +136,8 @@ class StripeReader:
 class StripeResource(dg.ConfigurableResource):
     """Stripe API access: the official `StripeClient`, pinned to the SDK's API version."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)  # a bad value may be (or hold) a secret
+
     api_key: str = Field(repr=False, description="Secret or restricted key (read access suffices). Use an EnvVar.")
     base_url: str | None = Field(default=None, description="API address override, e.g. the local emulator.")
     max_network_retries: int = Field(default=3, description="SDK retries of connection errors and 5xx.")
@@ -140,6 +154,11 @@ class StripeResource(dg.ConfigurableResource):
     max_rate_limit_retries: int = Field(default=8, description="Retries of a page answered with 429.")
 
     _reader: StripeReader | None = PrivateAttr(default=None)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return value if value is None or isinstance(value, dg.EnvVar) else http_url("STRIPE_BASE_URL", value)
 
     @property
     def api_version(self) -> str:
@@ -170,8 +189,10 @@ class StripeResource(dg.ConfigurableResource):
         return self._reader
 
     def list_subscriptions(self) -> Iterator[dict[str, Any]]:
-        """All subscriptions, canceled included, with discounts expanded (customers are listed apart)."""
-        return self.reader().iter_list("subscriptions", {"status": "all", "expand": SUBSCRIPTION_EXPAND})
+        """All subscriptions, canceled included, with discounts expanded (customers are listed apart) and every item."""
+        reader = self.reader()
+        for subscription in reader.iter_list("subscriptions", {"status": "all", "expand": SUBSCRIPTION_EXPAND}):
+            yield reader.with_all_items(subscription)
 
     def list_prices(self) -> Iterator[dict[str, Any]]:
         """All prices with their tiers (tiers are only returned when expanded)."""

@@ -82,3 +82,21 @@ def _check_metrics(metrics: Mapping[str, str]) -> None:
     clashes = (set(columns) & RESERVED_COLUMNS) | {c for c in columns if columns.count(c) > 1}
     if clashes:
         raise ValueError(f"usage metric names clash with other columns: {sorted(clashes)}")
+
+
+def unparseable_usage_query(tables: WarehouseTables, limit: int) -> sa.Select:
+    """Usage events whose `occurred_at` is not a timestamp (text the aggregate could not count).
+
+    Columns: user_id, event_name, occurred_at as stored. Typed timestamp columns never match.
+    """
+    events = tables.usage_events
+    return (
+        sa.select(
+            events.c.user_id,
+            events.c.event_name,
+            sa.type_coerce(events.c.occurred_at, sa.Text).label("occurred_at"),
+        )
+        .where(events.c.occurred_at.is_not(None), utc_sortable(events.c.occurred_at).is_(None))
+        .order_by(events.c.user_id)
+        .limit(limit)
+    )

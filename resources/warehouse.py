@@ -10,10 +10,11 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
-from pydantic import Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
-from resources.usage_query import usage_aggregate_query, usage_columns
-from resources.warehouse_schema import WarehouseTables, define_tables
+from resources.setting_checks import database_url
+from resources.usage_query import unparseable_usage_query, usage_aggregate_query, usage_columns
+from resources.warehouse_schema import TIMESTAMP_COLUMNS, WarehouseTables, define_tables
 
 DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.db"
 
@@ -50,6 +51,8 @@ class UsageEventsTable(dg.Config):
 class WarehouseResource(dg.ConfigurableResource):
     """Reads the warehouse; usage is aggregated in the database, never in pandas."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)  # a bad value may be (or hold) a secret
+
     url: str = Field(
         default=DEFAULT_WAREHOUSE_URL,
         repr=False,  # may hold a password
@@ -85,14 +88,23 @@ class WarehouseResource(dg.ConfigurableResource):
         return self._engine
 
     def read_accounts(self) -> pd.DataFrame:
-        """Columns: account_id, name, created_at (UTC)."""
-        table = self.tables().accounts
-        return self._frame(sa.select(*table.c).order_by(table.c.account_id), [c.key for c in table.c])
+        """Columns: account_id, name, created_at as stored (assets/ingest/validation.py checks the rows)."""
+        return self._raw_rows(self.tables().accounts)
 
     def read_users(self) -> pd.DataFrame:
-        """Columns: user_id, account_id, email, name, created_at (UTC)."""
-        table = self.tables().users
-        return self._frame(sa.select(*table.c).order_by(table.c.user_id), [c.key for c in table.c])
+        """Columns: user_id, account_id, email, name, created_at as stored (validated at ingest)."""
+        return self._raw_rows(self.tables().users)
+
+    def unparseable_usage(self, limit: int = 1000) -> pd.DataFrame:
+        """Usage events whose occurred_at is not a timestamp: user_id, event_name, occurred_at (the first `limit`)."""
+        return self._frame(unparseable_usage_query(self.tables(), limit), ["user_id", "event_name", "occurred_at"])
+
+    def _raw_rows(self, table: sa.Table) -> pd.DataFrame:
+        # Timestamps come back as the driver gives them (text on SQLite): one bad value must not fail the read.
+        columns = [sa.type_coerce(c, sa.Text).label(c.key) if c.key in TIMESTAMP_COLUMNS else c for c in table.c]
+        with self.get_engine().connect() as conn:
+            rows = conn.execute(sa.select(*columns).order_by(table.c[0])).all()
+        return pd.DataFrame.from_records(rows, columns=[c.key for c in table.c])
 
     def usage_aggregates(self, metrics: Mapping[str, str], as_of: datetime) -> pd.DataFrame:
         """One row per user: user_id, `<attr>` and `<attr>_30d` per metric (int, 0 when none), last_active_at."""
@@ -112,15 +124,16 @@ class WarehouseResource(dg.ConfigurableResource):
     def _frame(self, query: sa.Select, columns: list[str]) -> pd.DataFrame:
         with self.get_engine().connect() as conn:
             frame = pd.DataFrame.from_records(conn.execute(query).all(), columns=columns)
-        for column in ("created_at", "last_active_at"):
-            if column in frame:
-                frame[column] = pd.to_datetime(frame[column], utc=True)
+        if "last_active_at" in frame:
+            frame["last_active_at"] = pd.to_datetime(frame["last_active_at"], utc=True)
         return frame
 
 
 def create_warehouse_engine(url: str) -> sa.Engine:
     """An engine with pre-ping; SQLite files get their directory, PostgreSQL sessions run in UTC."""
-    parsed = sa.make_url(url)
+    parsed = sa.make_url(
+        database_url("REVSYNC_WAREHOUSE_URL", url)
+    )  # never echo a malformed URL: it may hold a password
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)

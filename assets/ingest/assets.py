@@ -14,8 +14,18 @@ from assets.ingest.snapshot import attach_price_details
 from assets.ingest.stored_form import with_prices
 from assets.ingest.stripe_store import StripeSnapshotStore
 from assets.ingest.stripe_sync import IngestOptions, IngestSummary, sync_stripe_snapshot
+from assets.ingest.validation import (
+    RowProblem,
+    TooManyBadRows,
+    check_customer,
+    check_error_rate,
+    check_keys,
+    check_subscription,
+    raw_excerpt,
+    validate_rows,
+)
 from assets.metadata import errors_table, preview, record_problems
-from assets.revenue import subscriptions_frame
+from assets.revenue import RevenueError, subscriptions_frame
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 from resources.stripe import StripeResource
@@ -99,15 +109,52 @@ def stripe_snapshot(
     return dg.MaterializeResult(metadata=ingest_metadata(summary))
 
 
+def _report_bad_rows(
+    context: dg.AssetExecutionContext,
+    state: StateStoreResource,
+    settings: SyncSettings,
+    table: str,
+    problems: list[RowProblem],
+    total: int,
+    kept: int,
+) -> dict[str, object]:
+    """Bad rows to `sync_errors`; fail above `max_error_rate` with the counts per cause. Returns metadata."""
+    record_problems(context, state, table, problems)
+    metadata: dict[str, object] = {
+        "rows_read": total,
+        "rows_left_out": total - kept,
+        "bad_rows": errors_table(problems),
+    }
+    try:
+        check_error_rate(table, problems, total, kept, settings.max_error_rate)
+    except TooManyBadRows as exc:
+        raise dg.Failure(description=str(exc), metadata={**metadata, "by_cause": exc.causes}) from exc
+    return metadata
+
+
 @dg.asset(group_name=GROUP, kinds={"stripe", "pandas"}, owners=OWNERS, deps=[stripe_snapshot])
-def stripe_customers(state: StateStoreResource, settings: SyncSettings) -> dg.MaterializeResult[pd.DataFrame]:
-    """Every Stripe customer with its email and the account id from its metadata."""
+def stripe_customers(
+    context: dg.AssetExecutionContext, state: StateStoreResource, settings: SyncSettings
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """Every Stripe customer of the stored snapshot with its email and the account id from its metadata.
+
+    Deleted customers and customers without a unique id are reported in `sync_errors` and left out.
+    """
     key = settings.account_metadata_key
-    rows = [
-        (c["id"], c.get("email"), (c.get("metadata") or {}).get(key), c.get("livemode"), c.get("created"))
-        for c in StripeSnapshotStore(state.store).load("customer").values()
-    ]
-    frame = pd.DataFrame(rows, columns=CUSTOMER_COLUMNS)
+    rows, problems = [], []
+    for c in StripeSnapshotStore(state.store).load("customer").values():
+        problem = check_customer(c)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        rows.append(
+            (c.get("id"), c.get("email"), (c.get("metadata") or {}).get(key), c.get("livemode"), c.get("created"))
+        )
+    listed = pd.DataFrame(rows, columns=CUSTOMER_COLUMNS)
+    keep, key_problems = check_keys(listed, "customer", "customer_id")
+    frame = listed[keep].reset_index(drop=True)
+    total = len(listed) + len(problems)
+    checked = _report_bad_rows(context, state, settings, "customer", [*problems, *key_problems], total, len(frame))
     return dg.MaterializeResult(
         value=frame,
         metadata={
@@ -115,6 +162,7 @@ def stripe_customers(state: StateStoreResource, settings: SyncSettings) -> dg.Ma
             "without_account_metadata": int(frame["metadata_account_id"].isna().sum()),
             "stripe_api_version": stripe_sdk.api_version,
             "preview": preview(frame),
+            **checked,
         },
     )
 
@@ -152,15 +200,22 @@ def stripe_subscription_snapshot(
     cancel_at: dict[str, int | None] = {}
     customers: dict[str, str | None] = {}
 
+    invalid: list[RowProblem] = []
+
     def joined() -> Iterator[dict]:
         for subscription in snapshot.load("subscription").values():
             # A scheduled cancellation date is not a revenue field; the lifecycle status needs it.
             cancel_at[subscription["id"]] = subscription.get("cancel_at")
             customer = subscription.get("customer")
             customers[subscription["id"]] = customer.get("id") if isinstance(customer, dict) else customer
+            problems = check_subscription(subscription)
+            if problems:
+                invalid.extend(problems)
+                continue
             yield attach_price_details(with_prices(subscription, prices), prices, products)
 
     items, errors = subscriptions_frame(joined(), coupons)
+    errors = [*errors, *(RevenueError(p.record, p.field, p.message) for p in invalid)]
     items["cancel_at"] = items["subscription_id"].map(cancel_at).astype("Float64")
     record_problems(context, state, "subscription", errors)
     unreadable = pd.DataFrame(
@@ -205,28 +260,70 @@ def fx_rates(
     )
 
 
-@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
-def warehouse_accounts(warehouse: WarehouseResource) -> dg.MaterializeResult[pd.DataFrame]:
-    """Product accounts (Intercom companies): account_id, name, created_at."""
-    frame = warehouse.read_accounts()
-    return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame), "preview": preview(frame)})
+def _validated_table(
+    context: dg.AssetExecutionContext,
+    state: StateStoreResource,
+    settings: SyncSettings,
+    table: str,
+    raw: pd.DataFrame,
+    key: str,
+) -> dg.MaterializeResult[pd.DataFrame]:
+    frame, problems = validate_rows(raw, table, key, ["created_at"], settings.now())
+    checked = _report_bad_rows(context, state, settings, table, problems, len(raw), len(frame))
+    return dg.MaterializeResult(
+        value=frame, metadata={"dagster/row_count": len(frame), "preview": preview(frame), **checked}
+    )
 
 
 @dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
-def warehouse_users(warehouse: WarehouseResource) -> dg.MaterializeResult[pd.DataFrame]:
-    """Product users (Intercom contacts): user_id, account_id, email, name, created_at."""
-    frame = warehouse.read_users()
-    return dg.MaterializeResult(value=frame, metadata={"dagster/row_count": len(frame), "preview": preview(frame)})
+def warehouse_accounts(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """Product accounts (Intercom companies): account_id, name, created_at (UTC).
+
+    A row with a missing or duplicate account_id, or a created_at that is no timestamp or in the
+    future, is reported in `sync_errors` and left out.
+    """
+    return _validated_table(context, state, settings, "accounts", warehouse.read_accounts(), "account_id")
 
 
 @dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
-def usage_aggregates(warehouse: WarehouseResource, settings: SyncSettings) -> dg.MaterializeResult[pd.DataFrame]:
+def warehouse_users(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """Product users (Intercom contacts): user_id, account_id, email, name, created_at (UTC).
+
+    A row with a missing or duplicate user_id (every duplicate), or a created_at that is no
+    timestamp or in the future, is reported in `sync_errors` and left out.
+    """
+    return _validated_table(context, state, settings, "users", warehouse.read_users(), "user_id")
+
+
+@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
+def usage_aggregates(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
+) -> dg.MaterializeResult[pd.DataFrame]:
     """Per user: lifetime and last-30-days counts per usage metric, and the last activity.
 
-    Aggregated inside the warehouse with one GROUP BY; raw events never reach this process.
-    Metadata: `newest_event_at` (the freshness check's input) and `active_users_30d`.
+    Aggregated inside the warehouse with one GROUP BY; raw events never reach this process. Events
+    whose occurred_at is not a timestamp cannot be counted: each is reported in `sync_errors`.
+    Metadata: `newest_event_at` (the freshness check's input), `active_users_30d`, `uncountable_events`.
     """
-    frame = warehouse.usage_aggregates(settings.usage_metrics, settings.now())
+    aggregated = warehouse.usage_aggregates(settings.usage_metrics, settings.now())
+    unique, _ = check_keys(aggregated, "users", "user_id")  # the users' key problems are warehouse_users' report
+    frame = aggregated[unique].reset_index(drop=True)
+    problems = [
+        RowProblem(
+            "usage_events",
+            str(r.user_id),
+            "occurred_at",
+            "unparseable_date",
+            raw_excerpt(r.occurred_at),
+            f"event {r.event_name}",
+        )
+        for r in warehouse.unparseable_usage().itertuples()
+    ]
+    record_problems(context, state, "usage_events", problems)
     newest = frame["last_active_at"].max() if len(frame) else None
     window = settings.now() - timedelta(days=30)
     return dg.MaterializeResult(
@@ -237,5 +334,7 @@ def usage_aggregates(warehouse: WarehouseResource, settings: SyncSettings) -> dg
             "newest_event_at": "" if newest is None or pd.isna(newest) else newest.isoformat(),
             "active_users_30d": int((frame["last_active_at"] >= window).sum()),
             "preview": preview(frame),
+            "uncountable_events": len(problems),
+            "bad_rows": errors_table(problems),
         },
     )

@@ -175,7 +175,9 @@ class _Refetcher:
             if error.http_status == 404:
                 return None
             raise
-        return None if found.get("deleted") else found
+        if found.get("deleted"):
+            return None
+        return self.reader.with_all_items(found) if kind == "subscription" else found
 
 
 def _apply_events(
@@ -214,6 +216,8 @@ def _stored_from_event(
         return None  # rendered in an older API version: read the object in ours
     before = previous.get(kind, {}).get(payload["id"])
     if kind == "subscription":
+        if (payload.get("items") or {}).get("has_more"):
+            return None  # a partial item list: fetch the subscription and every item
         known = discount_objects(before) if before else {}
         complete = with_known_discounts(dict(payload), known)
         return stored_subscription(complete) if complete is not None else None
@@ -253,6 +257,8 @@ def _full_listing(reader: StripeReader, summary: IngestSummary) -> dict[str, lis
     listed = reader.list_all(FULL_LISTINGS)
     summary.listing_seconds = round(time.monotonic() - started, 3)
     summary.listing_calls = reader.usage().calls - before
+    # An embedded item list can stop at `has_more`: the rest are listed, never priced partially.
+    listed["subscriptions"] = [reader.with_all_items(s) for s in listed["subscriptions"]]
     by_kind = {kind: [_listed(kind, p) for p in listed[SERVICES[kind]]] for kind in KINDS}
     summary.listed = {kind: len(objects) for kind, objects in by_kind.items()}
     return by_kind

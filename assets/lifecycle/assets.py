@@ -29,6 +29,9 @@ from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 from resources.stripe import StripeResource
 
+# By key: the pool guard (assets/pool) frees slots of dead runs before any Intercom write.
+INTERCOM_API_POOL = dg.AssetKey("intercom_api_pool")
+
 
 class LifecycleEventsConfig(dg.Config):
     lookback_days: int = Field(default=7, ge=0, description="A first run sends only events this recent.")
@@ -48,7 +51,7 @@ class LifecycleEventsConfig(dg.Config):
     kinds={"stripe", "intercom"},
     owners=["team:revops"],
     pool="intercom_api",
-    deps=[intercom_contacts, stripe_snapshot],
+    deps=[INTERCOM_API_POOL, intercom_contacts, stripe_snapshot],
 )
 def intercom_lifecycle_events(
     context: dg.AssetExecutionContext,

@@ -50,6 +50,10 @@ COMMON: dict[str, Any] = {
 MEMBERSHIP_HISTORY = dg.AssetKey("membership_history")
 
 
+# By key: the pool guard (assets/pool) frees slots of dead runs before any Intercom write.
+INTERCOM_API_POOL = dg.AssetKey("intercom_api_pool")
+
+
 class IntercomPushConfig(dg.Config):
     full_resync: bool = Field(
         default=False, description="Ignore the last pushed values: send every value and clear every empty one."
@@ -113,7 +117,7 @@ def _result(summary: PushSummary, plan: PushPlan, options: PushOptions) -> dg.Ma
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(**COMMON, deps=["contact_attributes", "company_attributes"])
+@dg.asset(**COMMON, deps=["contact_attributes", "company_attributes", INTERCOM_API_POOL])
 def intercom_data_attributes(
     context: dg.AssetExecutionContext, config: IntercomPushConfig, intercom: IntercomResource, settings: SyncSettings
 ) -> dg.MaterializeResult:

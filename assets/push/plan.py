@@ -1,11 +1,13 @@
 """What the push must send: the desired frames diffed against the last confirmed state. Pure.
 
-Values are normalised to what Intercom stores (see docs/push.md): strings stripped and cut to 255
-characters ("" counts as empty), integers and dates as int (dates are Unix seconds), floats rounded
-to 6 decimals, booleans as bool, and `monthly_spend` rounded half up to a whole unit and capped at
-2**31-1 (no spend = 0). Empty is `None`: a custom attribute or a contact's name that becomes empty
-is cleared by sending `null`; standard fields that Intercom cannot unset (email, signed_up_at, the
-company's name, plan and remote_created_at) are left as they are.
+Values are normalised to what Intercom stores (see docs/push.md): strings stripped ("" counts as
+empty), integers and dates as int (dates are Unix seconds), floats rounded to 6 decimals, booleans
+as bool, and `monthly_spend` rounded half up to a whole unit (no spend = 0). Values Intercom would
+not take as they are (over 255 characters, out of range) never reach the plan (acceptable.py).
+
+Empty is `None`: a custom attribute or a contact's name that becomes empty is cleared by sending
+`null`; standard fields that Intercom cannot unset (email, signed_up_at, the company's name, plan
+and remote_created_at) are left as they are.
 
 The state holds only non-empty values, so "absent" means "Intercom has no value". The diff is one
 vectorised comparison per frame; Python loops run only over records that need a call.
@@ -23,7 +25,6 @@ import pandas as pd
 from assets.attributes import AttributeSpec, DataType, Model
 
 CUSTOM = "custom_attributes."
-MONTHLY_SPEND_MAX = 2**31 - 1
 
 Action = Literal["create", "update", "resolve"]
 Identity = Literal["same", "adopt", "other_contact"]
@@ -72,21 +73,21 @@ def _as_objects(values: pd.Series) -> pd.Series:
 
 
 def round_monthly_spend(values: pd.Series) -> pd.Series:
-    """Half up to a whole unit (Intercom would truncate), clipped to [0, 2**31-1].
+    """Half up to a whole unit (Intercom would truncate); the range is checked before (acceptable.py).
 
     Empty stays empty: it means the MRR is unknown (e.g. no exchange rate), and monthly_spend cannot
     be cleared, so nothing is sent. An account with no MRR arrives as an explicit 0.
     """
     amounts = pd.to_numeric(values, errors="raise").astype("Float64")
     # pandas-stubs type a ufunc on a Series as an ndarray; pandas returns the Series.
-    return np.floor(amounts + 0.5).clip(0, MONTHLY_SPEND_MAX).astype("Int64")  # type: ignore[return-value]
+    return np.floor(amounts + 0.5).astype("Int64")  # type: ignore[return-value]
 
 
 def _normalise(column: pd.Series, spec: FieldSpec) -> pd.Series:
     if spec.key == "monthly_spend":
         return _as_objects(round_monthly_spend(column))
     if spec.data_type == "string":
-        text = column.astype("string").str.strip().str.slice(0, 255)
+        text = column.astype("string").str.strip()
         return _as_objects(text.mask(text == ""))
     if spec.data_type in ("integer", "date"):
         if pd.api.types.is_datetime64_any_dtype(column):

@@ -8,6 +8,7 @@ batches. Identity rules and crash safety are described in docs/push.md.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,7 @@ import pandas as pd
 
 from assets import Log
 from assets.attributes import AttributeSpec
+from assets.push.acceptable import reject_unacceptable
 from assets.push.lookup import KnownContacts, lookup_identities
 from assets.push.plan import (
     CUSTOM,
@@ -114,6 +116,12 @@ def _sync_error(model: str, key: str, exc: IntercomAPIError | _RecordRejected, f
     return SyncError(model, key, exc.field or field, None, exc.code, exc.message, None)
 
 
+def merged_into(exc: IntercomAPIError) -> str | None:
+    """The surviving contact's id when Intercom answers 410 Gone for a merged contact (2.16 `Link`)."""
+    found = re.search(r"/contacts/([^/>;\s]+)>", exc.link or "") if exc.status == 410 else None
+    return found.group(1) if found else None
+
+
 def _custom_count(values: dict[str, Any]) -> int:
     return sum(1 for k in values if k.startswith(CUSTOM))
 
@@ -207,9 +215,16 @@ async def _execute(
         summary.cpu_s = round(time.process_time() - cpu_started, 3)
 
 
-def _start(store: StateStore, plan: PushPlan, options: PushOptions, run_id: str) -> PushSummary:
+def _start(
+    store: StateStore, plan: PushPlan, options: PushOptions, run_id: str, refused: Sequence[SyncError] = ()
+) -> PushSummary:
+    """The run's summary; `refused` are values Intercom would not accept, counted as failed records."""
     store.start_run(run_id, plan.model, planned=len(plan.records), dry_run=options.dry_run)
-    return PushSummary(plan.model, planned=len(plan.records), unchanged=plan.unchanged)
+    summary = PushSummary(plan.model, planned=len(plan.records), unchanged=plan.unchanged)
+    for error in refused:
+        summary.fail(error)
+    summary.planned += summary.failed
+    return summary
 
 
 def _finish(store: StateStore, summary: PushSummary, run_id: str, dry_run: bool) -> None:
@@ -252,8 +267,9 @@ async def push_companies(
 ) -> tuple[PushSummary, PushPlan]:
     """`POST /companies` (upsert on company_id) with the changed fields of each company."""
     fields = company_fields(specs, options.attribute_prefix)
+    companies, refused = reject_unacceptable(companies, "company_id", fields, "company")
     plan = plan_companies(companies, store.load_companies(), fields, full_resync=options.full_resync)
-    summary = _start(store, plan, options, run_id)
+    summary = _start(store, plan, options, run_id, refused)
     if options.dry_run:
         _finish(store, summary, run_id, options.dry_run)
         return summary, plan
@@ -296,16 +312,39 @@ class _ContactWriter:
         self.summary.attributes_written += _custom_count(values)
         self.summary.cleared += sum(1 for v in values.values() if v is None)
 
+    async def _put_or_follow(
+        self, record: RecordPlan, contact_id: str, values: dict[str, Any], identity: dict[str, Any] | None = None
+    ) -> str:
+        """Write to `contact_id`; when it was merged (410 with a Link), write everything to the survivor."""
+        try:
+            await self._put(contact_id, values, identity)
+            return contact_id
+        except IntercomAPIError as exc:
+            survivor = merged_into(exc)
+            if survivor is None:
+                raise
+        existing = await self.client.get_contact(survivor)
+        who = identify(existing, record.key, record.desired.get("email"))
+        if who == "other_contact":
+            raise _RecordRejected(
+                "identity_conflict",
+                f"Intercom merged contact {contact_id} into {survivor} (external_id="
+                f"{existing.get('external_id')!r}), which is someone else; it is left untouched",
+                "email",
+            )
+        adopt = {"role": "user", "external_id": record.key} if who == "adopt" else None
+        await self._put(survivor, full_values(record.desired, self.fields), adopt)
+        return survivor
+
     async def upsert(self, record: RecordPlan) -> str:
         """The Intercom id of the record's contact, after writing what changed."""
         if record.action == "update" and record.intercom_id is not None:
             if not record.changes:
                 return record.intercom_id
             try:
-                await self._put(record.intercom_id, record.changes)
-                return record.intercom_id
+                return await self._put_or_follow(record, record.intercom_id, record.changes)
             except IntercomAPIError as exc:
-                if exc.status not in (404, 410):  # a contact deleted or merged in Intercom: resolve again
+                if exc.status not in (404, 410):  # a contact deleted in Intercom: resolve again
                     raise
         everything = full_values(record.desired, self.fields)
         found = self.known.pop_same(record.key)
@@ -316,9 +355,11 @@ class _ContactWriter:
             return str(found["id"])
         lead = self.known.pop_adoptable(record.desired.get("email"))
         if lead is not None:
-            await self._put(lead["id"], everything, {"role": "user", "external_id": record.key})
+            contact_id = await self._put_or_follow(
+                record, lead["id"], everything, {"role": "user", "external_id": record.key}
+            )
             self.summary.adopted += 1
-            return str(lead["id"])
+            return contact_id
         return await self._create(record, everything)
 
     async def _create(self, record: RecordPlan, everything: dict[str, Any]) -> str:
@@ -371,8 +412,9 @@ async def push_contacts(
 ) -> tuple[PushSummary, PushPlan]:
     """Upsert contacts by external_id and attach each to its company (after `push_companies`)."""
     fields = contact_fields(specs, options.attribute_prefix)
+    contacts, refused = reject_unacceptable(contacts, "external_id", fields, "contact")
     plan = plan_contacts(contacts, store.load_contacts(), fields, full_resync=options.full_resync)
-    summary = _start(store, plan, options, run_id)
+    summary = _start(store, plan, options, run_id, refused)
     if options.dry_run:
         _finish(store, summary, run_id, options.dry_run)
         return summary, plan

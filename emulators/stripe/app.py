@@ -37,6 +37,7 @@ from emulators.http import EmulatorApp, Request, Response
 from emulators.stripe import billing, writes
 from emulators.stripe.errors import StripeError, invalid, no_such
 from emulators.stripe.expand import ExpandError, expand, validate
+from emulators.stripe.items import EMBEDDED_ITEMS, list_subscription_items, truncate_embedded_items
 from emulators.stripe.listing import list_response
 from emulators.stripe.params import ParamError, decode
 from emulators.stripe.ratelimit import SlidingWindowLimiter
@@ -103,6 +104,7 @@ class StripeEmulator(EmulatorApp):
             billing=replace(billing_settings or BillingSettings()),
         )
         self.state = self._fresh_state()
+        self.embedded_items_limit = EMBEDDED_ITEMS  # a subscription shows this many items, then has_more
         self._request_ids = itertools.count(1)
         self._add_api_routes()
         self._add_simulation_routes()
@@ -159,6 +161,7 @@ class StripeEmulator(EmulatorApp):
             self.limiter.reset()
             self.limiter.per_second = self._initial_rate_limit
             self.api_keys = self._initial_api_keys
+            self.embedded_items_limit = EMBEDDED_ITEMS
 
     # -- plumbing -------------------------------------------------------------------------
     @staticmethod
@@ -198,6 +201,8 @@ class StripeEmulator(EmulatorApp):
                 with self.state.event_context(api_version=version, request_id=request_id):
                     body = handler(request, params)
                 body = expand(copy_for_response(body), kind, paths, _Resolver(self.state))
+                if kind in ("subscription", "list:subscription"):
+                    truncate_embedded_items(body, self.embedded_items_limit)
                 response = Response(200, body)
             except ExpandError as e:
                 response = Response(400, invalid(str(e), "expand").body())
@@ -252,6 +257,13 @@ class StripeEmulator(EmulatorApp):
             lister = self._lister(kind, f"/v1/{plural}", filters)
             self._api("GET", f"/v1/{plural}", f"list:{kind}", lister, LIST_PARAMS | filter_params)
             self._api("GET", f"/v1/{plural}/{ident}", kind, self._retrieve(kind, kind), RETRIEVE_PARAMS)
+        self._api(
+            "GET",
+            "/v1/subscription_items",
+            "list:subscription_item",
+            lambda r, p: list_subscription_items(self.state.fetch, p),
+            LIST_PARAMS | {"subscription"},
+        )
         self._api("GET", "/v1/events", "list:event", self._list_events, LIST_PARAMS | {"type", "types"})
         self._api("GET", f"/v1/events/{ident}", "event", self._retrieve_event, RETRIEVE_PARAMS)
         self._api("POST", "/v1/customers", "customer", lambda r, p: writes.create_customer(s(), p))

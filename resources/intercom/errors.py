@@ -37,9 +37,11 @@ class IntercomAPIError(Exception):
         message: str,
         field: str | None = None,
         request_id: str | None = None,
+        link: str | None = None,
     ) -> None:
         self.method, self.path, self.status = method, path, status
         self.code, self.message, self.field, self.request_id = code, message, field, request_id
+        self.link = link  # the `Link` header: where a merged contact (410) lives on
         super().__init__(f"{method} {path} -> {status or 'no response'} {code}: {message} (request_id={request_id})")
 
     @classmethod
@@ -66,6 +68,7 @@ class IntercomAPIError(Exception):
             message=str(first.get("message") or response.reason_phrase),
             field=first.get("field"),
             request_id=request_id or response.headers.get("x-request-id"),
+            link=response.headers.get("link"),
         )
 
 

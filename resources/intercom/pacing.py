@@ -61,6 +61,7 @@ class RatePacer:
         window_s: float = DEFAULT_WINDOW_S,
         margin_s: float = 0.05,
         max_jitter_s: float = 0.5,
+        unknown_reset_base_s: float = 0.25,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -70,6 +71,7 @@ class RatePacer:
         self.window_s = window_s
         self.margin_s = margin_s
         self.max_jitter_s = max_jitter_s
+        self.unknown_reset_base_s = unknown_reset_base_s
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -105,19 +107,26 @@ class RatePacer:
                 self._observe(headers)
             self._cond.notify_all()
 
-    async def rate_limited(self, headers: RateLimitHeaders) -> float:
-        """Release after a 429: stop everyone until the reset (or one window when unknown) plus jitter."""
+    async def rate_limited(self, headers: RateLimitHeaders, attempt: int = 0) -> tuple[float, bool]:
+        """Release after a 429: (seconds to wait, whether every caller waits).
+
+        With a reset header the window is spent for everyone: all callers stop until the reset plus
+        jitter. Without one (a proxy's 429, say) nothing says the budget is gone: only this call
+        backs off, exponentially with jitter from `unknown_reset_base_s` (`attempt` = its
+        consecutive 429s), capped at one window.
+        """
         async with self._cond:
             self.in_flight -= 1
+            self._cond.notify_all()
             if headers.limit is not None:
                 self._limit = headers.limit
             now = self._clock()
-            reset = headers.reset if headers.reset is not None and headers.reset > now else now + self.window_s
-            self._blocked_until = max(self._blocked_until, reset + self._rng.uniform(0, self.max_jitter_s))
-            self._reset_at = reset
+            if headers.reset is None or headers.reset <= now:
+                return min(self.window_s, self.unknown_reset_base_s * 2**attempt) * self._rng.uniform(0.5, 1.0), False
+            self._blocked_until = max(self._blocked_until, headers.reset + self._rng.uniform(0, self.max_jitter_s))
+            self._reset_at = headers.reset
             self._remaining = 0
-            self._cond.notify_all()
-            return self._blocked_until - now
+            return self._blocked_until - now, True
 
     def _wait_time(self) -> float:
         """0 to go now, else seconds to sleep (inf = until another call finishes)."""

@@ -19,10 +19,11 @@ from typing import TypeVar
 
 import dagster as dg
 import httpx
-from pydantic import Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from resources.intercom.client import IntercomClient
 from resources.intercom.transport import IntercomTransport, RetryPolicy
+from resources.setting_checks import SettingError, http_url
 
 T = TypeVar("T")
 
@@ -35,6 +36,8 @@ REGION_URLS = {
 
 class IntercomResource(dg.ConfigurableResource):
     """Intercom REST API 2.x over httpx. Feed `access_token` from `EnvVar("INTERCOM_ACCESS_TOKEN")`."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # a bad value may be (or hold) a secret
 
     access_token: str = Field(repr=False, description="Private app access token (Developer Hub → Authentication).")
     # A plain string, not a Literal: an EnvVar is validated only when the run starts (see `url`).
@@ -54,6 +57,18 @@ class IntercomResource(dg.ConfigurableResource):
     )
 
     _http_transport: httpx.AsyncBaseTransport | None = PrivateAttr(default=None)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        return value if value is None or isinstance(value, dg.EnvVar) else http_url("INTERCOM_BASE_URL", value)
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if isinstance(value, dg.EnvVar) or value.lower() in REGION_URLS:
+            return value
+        raise SettingError("INTERCOM_REGION", repr(value), f"not one of {sorted(REGION_URLS)}")
 
     @property
     def url(self) -> str:

@@ -143,9 +143,11 @@ class IntercomTransport:
             self.stats.record(method, route, response.status_code)
             if response.status_code == 429:
                 error = IntercomRateLimited.from_response(method, path, response)
-                wait = await self.pacer.rate_limited(headers)
+                wait, shared = await self.pacer.rate_limited(headers, attempt=rate_limit_waits)
+                if not shared:  # the pacer holds everyone back only for a known reset
+                    await self._sleep(wait)
                 self.stats.rate_limited += 1
-                log.warning("%s; waiting %.1f s for the rate-limit reset", error, wait)
+                log.warning("%s; waiting %.1f s before retrying", error, wait)
                 rate_limit_waits += 1
                 if rate_limit_waits > self.retry.max_rate_limit_waits:
                     raise error

@@ -30,6 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import SchemaItem
 
+from resources.setting_checks import database_url
+
 _CHUNK = 1000
 
 
@@ -67,7 +69,7 @@ class SyncError:
 class StateStore:
     def __init__(self, url: str, table_prefix: str = "revsync_", *, engine: sa.Engine | None = None) -> None:
         self.prefix = table_prefix
-        self.engine = engine or sa.create_engine(url)
+        self.engine = engine or sa.create_engine(database_url("REVSYNC_STATE_URL", url))  # never echoes a password
         self.metadata = sa.MetaData()
         self.contacts = self.define_table(
             "contacts",

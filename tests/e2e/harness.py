@@ -29,6 +29,35 @@ INTERCOM_TOKEN = "e2e-token"
 SMALL_WORLD_CHECKS = CheckSettings(max_unmatched_customer_percent=15)
 
 
+def sync_resources(
+    stripe_url: str,
+    intercom_url: str,
+    warehouse_url: str,
+    usage_metrics: dict[str, str] | None = None,
+    fx_rates_table: str | None = None,
+    as_of: datetime = AS_OF,
+    **settings_overrides: Any,
+) -> dict[str, Any]:
+    """The end-to-end resources, also for a run in a child process (crash tests)."""
+    settings = SyncSettings(
+        as_of=as_of.isoformat(),
+        fx_rates=DEMO_FX_RATES,
+        **({"usage_metrics": usage_metrics} if usage_metrics else {}),
+        **settings_overrides,
+    )
+    resources = emulator_resources(
+        stripe_url=stripe_url,
+        stripe_key=STRIPE_KEY,
+        intercom_url=intercom_url,
+        intercom_token=INTERCOM_TOKEN,
+        warehouse_url=warehouse_url,
+        settings=settings,
+        fx_rates_table=fx_rates_table,
+        stripe_requests_per_second=1000,  # the e2e emulator has no rate limit; pacing has its own test
+    )
+    return {**resources, "checks": SMALL_WORLD_CHECKS}
+
+
 @dataclass
 class SyncWorld:
     world: DemoWorld
@@ -47,6 +76,7 @@ class SyncWorld:
         return self.stripe.app
 
     plays_file: str = ""  # "": plays.yaml at the project root
+    settings_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. max_error_rate
 
     @property
     def intercom_app(self) -> IntercomEmulator:
@@ -54,21 +84,15 @@ class SyncWorld:
         return self.intercom.app
 
     def resources(self) -> dict[str, Any]:
-        settings = SyncSettings(
-            as_of=self.as_of.isoformat(),
-            fx_rates=DEMO_FX_RATES,
+        defaults = sync_resources(
+            self.stripe.url,
+            self.intercom.url,
+            self.warehouse_url,
+            self.usage_metrics,
+            self.fx_rates_table,
+            as_of=self.as_of,
             plays_file=self.plays_file,
-            **({"usage_metrics": self.usage_metrics} if self.usage_metrics else {}),
-        )
-        defaults = emulator_resources(
-            stripe_url=self.stripe.url,
-            stripe_key=STRIPE_KEY,
-            intercom_url=self.intercom.url,
-            intercom_token=INTERCOM_TOKEN,
-            warehouse_url=self.warehouse_url,
-            settings=settings,
-            fx_rates_table=self.fx_rates_table,
-            stripe_requests_per_second=1000,  # the e2e emulator has no rate limit; pacing has its own test
+            **self.settings_overrides,
         )
         return {**defaults, **self.overrides}
 

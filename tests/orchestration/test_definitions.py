@@ -35,7 +35,7 @@ def test_a_bad_plays_file_fails_loading_the_definitions(monkeypatch, tmp_path):
 
 def test_every_asset_is_a_documented_grouped_noun():
     for spec in definitions.defs.resolve_all_asset_specs():
-        assert spec.group_name in {"ingest", "revenue", "attributes", "plays", "push", "lifecycle"}, spec.key
+        assert spec.group_name in {"ingest", "revenue", "attributes", "plays", "pool", "push", "lifecycle"}, spec.key
         assert spec.kinds, spec.key
         assert spec.description, spec.key
 

@@ -69,3 +69,26 @@ def test_find_event_answers_none_once_stripe_no_longer_keeps_it(stripe_emulator,
     assert reader.find_event("evt_never_existed") is None
     stripe_emulator.app.advance(31 * 86_400)  # past the 30-day retention
     assert reader.find_event(newest["id"]) is None
+
+
+def test_a_subscription_with_more_items_than_stripe_embeds_is_read_whole(
+    stripe_emulator, stripe_client, stripe_catalog
+):
+    prices = [
+        stripe_client.v1.prices.create(
+            {"currency": "usd", "unit_amount": 100 * (i + 1), "recurring": {"interval": "month"}, "product": product}
+        ).id
+        for i, product in enumerate([stripe_catalog["product"]] * 5)
+    ]
+    created = stripe_client.v1.subscriptions.create(
+        {"customer": stripe_catalog["customer"], "items": [{"price": p, "quantity": 2} for p in prices]}
+    )
+    stripe_emulator.app.embedded_items_limit = 2  # Stripe embeds a few items, then says has_more
+    embedded = stripe_client.v1.subscriptions.retrieve(created.id).to_dict()["items"]
+    assert len(embedded["data"]) == 2 and embedded["has_more"]
+
+    resource = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000)
+    [listed] = list(resource.list_subscriptions())
+
+    items = listed["items"]
+    assert [i["price"]["id"] for i in items["data"]] == prices and items["has_more"] is False  # never a partial list

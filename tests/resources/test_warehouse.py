@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from assets.ingest.validation import validate_rows
 from emulators.demo_world.warehouse_writer import write_frame
 from resources.warehouse import AccountsTable, UsageEventsTable, UsersTable, WarehouseResource
 from resources.warehouse_schema import ACCOUNT_COLUMNS, USAGE_EVENT_COLUMNS, USER_COLUMNS
@@ -131,16 +132,17 @@ def test_aggregation_runs_in_the_database(warehouse_url) -> None:
     assert frame["reports_created_30d"].sum() == len(range(0, 30 * 24 * 60 + 1, 4))
 
 
-def test_reads_are_utc_and_ordered(warehouse_url) -> None:
+def test_reads_are_ordered_and_validated_timestamps_are_utc(warehouse_url) -> None:
     resource = WarehouseResource(url=warehouse_url)
     _seed(resource, [])
-    users = resource.read_users()
-    assert users.columns.tolist() == ["user_id", "account_id", "email", "name", "created_at"]
-    assert users["user_id"].tolist() == ["u1", "u2", "u3"]
-    assert users["email"].iloc[0] == "u1@Acme.io"  # stored as is; matching decides on case
-    assert str(users["created_at"].dtype) == "datetime64[us, UTC]"
+    raw = resource.read_users()  # timestamps as the driver gives them: one bad value must not fail the read
+    assert raw.columns.tolist() == ["user_id", "account_id", "email", "name", "created_at"]
+    assert raw["user_id"].tolist() == ["u1", "u2", "u3"]
+    assert raw["email"].iloc[0] == "u1@Acme.io"  # stored as is; matching decides on case
+    users, problems = validate_rows(raw, "users", "user_id", ["created_at"], AS_OF)
+    assert problems == [] and str(users["created_at"].dtype) == "datetime64[us, UTC]"
     assert users["created_at"].iloc[0] == AS_OF - timedelta(days=400)
-    accounts = resource.read_accounts()
+    accounts, _ = validate_rows(resource.read_accounts(), "accounts", "account_id", ["created_at"], AS_OF)
     assert accounts.columns.tolist() == ["account_id", "name", "created_at"]
     assert accounts.iloc[0].tolist() == ["a1", "Acme", AS_OF - timedelta(days=400)]
 

@@ -104,8 +104,10 @@ def test_a_pending_create_is_looked_up_and_sent_whole():
     assert record.action == "resolve" and record.changes["custom_attributes.trial_end_at"] is None
 
 
-def test_normalisation_rounds_truncates_and_types():
-    frame = contacts(mrr="12.3456789", seat_count=2.6, name="x" * 300 + " ", plan="  ", trial_end_at=pd.Timestamp(0))
+def test_normalisation_rounds_strips_and_types():
+    frame = contacts(
+        mrr="12.3456789", seat_count=2.6, name=" " + "x" * 255 + " ", plan="  ", trial_end_at=pd.Timestamp(0)
+    )
     (record,) = plan_contacts(frame, empty_state(), FIELDS).records
     assert record.desired["custom_attributes.mrr"] == 12.345679
     assert record.desired["custom_attributes.seat_count"] == 3
@@ -114,9 +116,9 @@ def test_normalisation_rounds_truncates_and_types():
     assert record.desired["custom_attributes.trial_end_at"] == 0
 
 
-def test_monthly_spend_rounds_half_up_and_caps():
-    rounded = round_monthly_spend(pd.Series([155.98, 155.5, 155.49, None, 3e10, -4])).tolist()
-    assert rounded == [156, 156, 155, pd.NA, 2**31 - 1, 0]  # unknown stays unknown, never a made-up 0
+def test_monthly_spend_rounds_half_up_and_is_never_capped():
+    rounded = round_monthly_spend(pd.Series([155.98, 155.5, 155.49, None, 3e10])).tolist()
+    assert rounded == [156, 156, 155, pd.NA, 30_000_000_000]  # unknown stays unknown, never a made-up 0
 
 
 def test_companies_upsert_with_changed_fields_only():

@@ -19,6 +19,7 @@ from emulators.demo_world.planted import CASES, CUSTOMERS
 from emulators.stripe.state import StripeState
 from resources.warehouse import WarehouseResource
 from tests.fixtures.stripe_emulator import STRIPE_EPOCH
+from tests.fixtures.warehouse_rows import validated_users
 
 # Seat prices are flagged the way the revenue rules look for them.
 SEAT_KEY = RevenueRules().seat_metadata_key
@@ -66,7 +67,7 @@ def _account_billing(objects, users: pd.DataFrame, account_ids: pd.Series) -> pd
 def test_planted_cases_land_where_they_say_and_both_segments_have_members(world, objects, sqlite_url) -> None:
     write_warehouse(world, sqlite_url)
     warehouse = WarehouseResource(url=sqlite_url)
-    users = warehouse.read_users()
+    users = validated_users(warehouse, AS_OF)
     usage = warehouse.usage_aggregates(
         {"reports_created": "report_created", "users_invited": "teammate_invited"}, AS_OF
     )

@@ -13,6 +13,7 @@ from emulators.demo_world.planted import CASES
 from emulators.demo_world.usage import EVENT_NAMES
 from emulators.demo_world.warehouse_writer import insert_core, write_frame
 from resources.warehouse import WarehouseResource
+from tests.fixtures.warehouse_rows import validated_accounts, validated_users
 
 AS_OF = datetime(2025, 3, 1, 6, 30, tzinfo=UTC)
 
@@ -105,7 +106,8 @@ def test_sqlite_and_postgres_hold_the_same_world(sqlite_url, postgres_url) -> No
     for url in (sqlite_url, postgres_url):
         write_warehouse(world, url)
         resource = WarehouseResource(url=url)
-        results.append((resource.read_users(), resource.read_accounts(), resource.usage_aggregates(metrics, AS_OF)))
+        users, accounts = validated_users(resource, AS_OF), validated_accounts(resource, AS_OF)
+        results.append((users, accounts, resource.usage_aggregates(metrics, AS_OF)))
     for left, right in zip(*results, strict=True):
         pd.testing.assert_frame_equal(left, right)
     users, _, usage = results[0]
@@ -131,6 +133,6 @@ def test_portable_insert_path_stores_what_the_fast_paths_store(tmp_path, warehou
         with resource.get_engine().begin() as conn:
             write(conn, tables.users, chunk.users)
             write(conn, tables.usage_events, chunk.events)
-    pd.testing.assert_frame_equal(portable.read_users(), fast.read_users())
+    pd.testing.assert_frame_equal(validated_users(portable, AS_OF), validated_users(fast, AS_OF))
     metrics = {"reports_created": "report_created"}
     pd.testing.assert_frame_equal(portable.usage_aggregates(metrics, AS_OF), fast.usage_aggregates(metrics, AS_OF))

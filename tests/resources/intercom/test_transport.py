@@ -166,3 +166,17 @@ def test_the_resource_runs_work_with_an_open_client_through_its_transport(interc
     names = resource.run_with_client(lambda client: client.list_data_attributes("contact"))
     assert "email" in {a["name"] for a in names}
     assert intercom_app.counters["total"] == 1  # it went to this app, not over the network
+
+
+def test_429_without_rate_limit_headers_backs_off_exponentially_from_small(make_intercom_emulator, intercom_token):
+    """A bare 429 (a proxy's, say) used to cost a whole 10-s window each time."""
+    clock = FakeClock()
+    server = make_intercom_emulator(clock=clock)
+    server.app.add_faults(FaultRule(kind="malformed", status=429, times=3))  # a proxy's HTML 429, no headers
+    start = clock.now
+    t = transport(server.url, intercom_token, clock=clock)
+    results = asyncio.run(_get_many(t, 1))
+    assert len(results) == 1 and t.stats.rate_limited == 3
+    waited = clock.now - start
+    # 0.25 s, 0.5 s, 1 s, each times a jitter in [0.5, 1]
+    assert 0.875 <= waited <= 1.75, waited

@@ -1,0 +1,1 @@
+"""assets/pool: keeps the `intercom_api` concurrency pool free of slots held by dead runs."""

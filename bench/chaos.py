@@ -1,0 +1,303 @@
+"""Chaos harness: faults on every Intercom call, then SIGKILL of whole nightly_sync runs.
+
+    .venv/bin/python bench/chaos.py [--contacts 10000] [--kills 20] [--users 300] [--seed 7]
+
+Part 1 pushes `--contacts` synthetic contacts (and their companies) through the Intercom emulator
+with 10 % 429 (bare: no rate-limit headers), 2 % 5xx, 1 % dropped connections and 1 % timeouts,
+re-running until nothing fails, and checks Intercom holds exactly the desired contacts.
+Part 2 builds a demo world (scripted Stripe histories, so lifecycle events flow), runs
+`nightly_sync` once undisturbed against fresh emulators as the reference, then against the chaos
+emulators kills the whole run process with SIGKILL at `--kills` random moments (ingest, push,
+event sending), re-running after each, and finally lets one run finish. Emulators live in this
+process, as the real services outlive a crashed run; every run shares one DAGSTER_HOME, so the
+`intercom_api` pool guard has to heal the slots the killed runs keep.
+
+The last line is JSON: faults_injected, kills, final_state_exact, duplicates, lost_events,
+doubled_events (events stored twice; Intercom de-duplicates resends, which are counted as
+event_resends), hung_runs (runs that did not end within --run-timeout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import stripe  # noqa: E402
+
+from assets.attributes.catalog import catalog  # noqa: E402
+from assets.push.plan import CUSTOM, contact_fields, desired_values  # noqa: E402
+from assets.push.service import PushOptions, sync_intercom  # noqa: E402
+from emulators.demo_world.histories import history_start, script_histories  # noqa: E402
+from emulators.demo_world.stripe_world import stripe_objects  # noqa: E402
+from emulators.demo_world.warehouse_writer import write_warehouse  # noqa: E402
+from emulators.demo_world.world import build_world  # noqa: E402
+from emulators.http import EmulatorServer, FaultRule  # noqa: E402
+from emulators.intercom import IntercomEmulator  # noqa: E402
+from emulators.stripe import StripeEmulator  # noqa: E402
+from orchestration.demo import CATALOG, RUN_CONFIG  # noqa: E402
+from resources.intercom.resource import IntercomResource  # noqa: E402
+from resources.state.store import StateStore  # noqa: E402
+from tests.fixtures.synthetic import synthetic_frames  # noqa: E402
+
+TOKEN, STRIPE_KEY = "chaos-token", "sk_test_chaos"
+AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+log = logging.getLogger("bench.chaos")
+FAULTS = [  # first matching rule that fires wins; probabilities are of all calls
+    FaultRule(kind="malformed", status=429, times=None, probability=0.10),
+    FaultRule(kind="status", status=503, times=None, probability=0.02 / 0.90),
+    FaultRule(kind="drop", times=None, probability=0.01 / 0.88),
+    FaultRule(kind="timeout", seconds=2.5, times=None, probability=0.01 / 0.87),
+]
+
+CHILD = """
+import json, sys
+import dagster as dg
+from orchestration.definitions import defs
+from orchestration.environments import DEMO_FX_RATES, emulator_resources
+from resources.intercom.resource import IntercomResource
+from resources.settings import SyncSettings
+
+stripe_url, intercom_url, warehouse_url, as_of, run_config, stripe_key, token = sys.argv[1:8]
+resources = emulator_resources(
+    stripe_url=stripe_url, stripe_key=stripe_key, intercom_url=intercom_url, intercom_token=token,
+    warehouse_url=warehouse_url, settings=SyncSettings(as_of=as_of, fx_rates=DEMO_FX_RATES),
+    stripe_requests_per_second=200,
+)
+resources["intercom"] = IntercomResource(access_token=token, base_url=intercom_url, timeout_s=2.0, backoff_base_s=0.05)
+result = defs.resolve_job_def("nightly_sync").execute_in_process(
+    resources=resources, run_config=json.loads(run_config), instance=dg.DagsterInstance.get(), raise_on_error=False
+)
+print(json.dumps({"success": result.success}))
+"""
+
+
+def _faults_injected(app: IntercomEmulator, before: Counter[str]) -> int:
+    return sum(v for k, v in (app.counters - before).items() if k.endswith(" fault"))
+
+
+def _counting_drops(app: IntercomEmulator) -> list[int]:
+    """Drops and timeouts never reach the response counters: count them where the fault is picked."""
+    dropped = [0]
+    pick = app._pick_fault
+
+    def counted(method: str, path: str) -> FaultRule | None:
+        fault = pick(method, path)
+        if fault is not None and fault.kind in ("drop", "timeout"):
+            dropped[0] += 1
+        return fault
+
+    app._pick_fault = counted  # type: ignore[method-assign]
+    return dropped
+
+
+def part1_faulty_push(contacts_n: int, workdir: Path) -> dict[str, Any]:
+    app = IntercomEmulator(access_tokens={TOKEN}, rate_limit_per_minute=None)
+    dropped = _counting_drops(app)
+    contacts, companies = synthetic_frames(contacts_n, users_per_account=5)
+    store = StateStore(f"sqlite:///{workdir / 'part1.db'}")
+    store.create_all()
+    runs = 0
+    with EmulatorServer(app) as server:
+        app.add_faults(*FAULTS)
+        before = Counter(app.counters)
+        resource = IntercomResource(access_token=TOKEN, base_url=server.url, timeout_s=2.0, backoff_base_s=0.05)
+        while True:
+            runs += 1
+
+            async def push(run_id: str) -> Any:
+                async with resource.open_client() as client:
+                    opts = PushOptions(max_error_rate=1.0)
+                    return await sync_intercom(client, store, contacts, companies, catalog(), opts, run_id, log)
+
+            result = asyncio.run(push(f"chaos-{runs}"))
+            if (not result.contacts.errors and not result.companies.errors) or runs >= 5:
+                break
+        app.clear_faults()
+        faults = _faults_injected(app, before) + dropped[0]
+        pushed = app.contacts_by_external_id()
+        desired = desired_values(contacts, "external_id", contact_fields(catalog()))
+        exact = set(pushed) == set(desired.index) and all(
+            pushed[key]["custom_attributes"]
+            == {k.removeprefix(CUSTOM): v for k, v in row.items() if k.startswith(CUSTOM) and v is not None}
+            for key, row in desired.iterrows()
+        )
+        stats = app.stats()
+    return {
+        "faults_injected": faults,
+        "runs": runs,
+        "exact": exact,
+        "duplicates": stats["contacts"] - len(pushed) + stats["companies"] - len(app.companies_by_company_id()),
+    }
+
+
+def _world(users: int, seed: int, workdir: Path, name: str) -> tuple[StripeEmulator, str, str]:
+    """Stripe emulator with the world's scripted histories, and the world's warehouse."""
+    world = build_world(users, seed, as_of=AS_OF)
+    warehouse_url = f"sqlite:///{workdir / f'{name}.db'}"
+    write_warehouse(world, warehouse_url)
+    objects = stripe_objects(world)
+    app = StripeEmulator(now=history_start(world))
+    app.load({kind: objects[kind] for kind in CATALOG})
+    with EmulatorServer(app) as server:
+        app.configure(rate_limit=None)
+        script_histories(app, stripe.StripeClient(STRIPE_KEY, base_addresses={"api": server.url}), world)
+    app.set_clock(int(AS_OF.timestamp()))
+    app.load({kind: rows for kind, rows in objects.items() if kind not in CATALOG})
+    return app, warehouse_url, AS_OF.isoformat()
+
+
+def _start(stripe_url: str, intercom_url: str, warehouse_url: str, as_of: str, home: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            stripe_url,
+            intercom_url,
+            warehouse_url,
+            as_of,
+            json.dumps(RUN_CONFIG),
+            STRIPE_KEY,
+            TOKEN,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _events(app: IntercomEmulator) -> Counter[tuple[str, str, int]]:
+    ids = {c["id"]: key for key, c in app.contacts_by_external_id().items()}
+    return Counter(
+        (ids.get(cid, cid), e["event_name"], e["created_at"]) for cid, evs in app.events.by_contact.items() for e in evs
+    )
+
+
+def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: Path) -> dict[str, Any]:
+    rng = random.Random(seed)
+    home = workdir / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    hung = 0
+
+    # Reference: one undisturbed run on its own emulators.
+    ref_stripe, ref_wh, as_of = _world(users, seed, workdir, "reference")
+    ref_intercom = IntercomEmulator(access_tokens={TOKEN})
+    ref_home = workdir / "reference_home"
+    ref_home.mkdir()
+    with EmulatorServer(ref_stripe) as s, EmulatorServer(ref_intercom) as i:
+        started = time.monotonic()
+        child = _start(s.url, i.url, ref_wh, as_of, ref_home)
+        child.wait(run_timeout)
+        duration = time.monotonic() - started
+
+    stripe_app, warehouse_url, _ = _world(users, seed, workdir, "chaos")
+    intercom = IntercomEmulator(access_tokens={TOKEN})
+    resends = [0]
+    record = intercom.events.record
+
+    def counted(*args: Any) -> bool:
+        stored = record(*args)
+        resends[0] += not stored
+        return stored
+
+    intercom.events.record = counted  # type: ignore[method-assign]
+    done = 0
+    with EmulatorServer(stripe_app) as s, EmulatorServer(intercom) as i:
+        while done < kills:
+            child = _start(s.url, i.url, warehouse_url, as_of, home)
+            time.sleep(rng.uniform(0.3, duration * 0.95))
+            if child.poll() is None:
+                os.kill(child.pid, signal.SIGKILL)
+                child.wait()
+                intercom.wait_idle()
+                done += 1
+                log.info("kill %d after a random delay", done)
+        final = _start(s.url, i.url, warehouse_url, as_of, home)
+        try:
+            final.wait(run_timeout)
+        except subprocess.TimeoutExpired:
+            hung += 1
+            final.kill()
+        want, got = ref_intercom.contacts_by_external_id(), intercom.contacts_by_external_id()
+
+        def shape(c: dict[str, Any]) -> tuple[Any, ...]:
+            return (
+                c["email"],
+                c["name"],
+                json.dumps(c["custom_attributes"], sort_keys=True),
+                len(c["companies"]["data"]),
+            )
+
+        exact = set(want) == set(got) and all(shape(want[k]) == shape(got[k]) for k in want)
+        ref_events, events = _events(ref_intercom), _events(intercom)
+        stats = intercom.stats()
+    return {
+        "kills": done,
+        "exact": exact,
+        "duplicates": stats["contacts"] - len(got),
+        "lost_events": sum((ref_events - events).values()),
+        "doubled_events": sum(n - 1 for n in events.values() if n > 1),
+        "event_resends": resends[0],
+        "events": sum(events.values()),
+        "hung_runs": hung,
+        "undisturbed_run_s": round(duration, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--contacts", type=int, default=10_000)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--run-timeout", type=float, default=300.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        one = part1_faulty_push(args.contacts, Path(tmp))
+        print(
+            f"part 1: {args.contacts} contacts, {one['faults_injected']} faults, {one['runs']} run(s), "
+            f"exact={one['exact']}, {time.monotonic() - started:.0f} s",
+            flush=True,
+        )
+        two = part2_kills(args.users, args.kills, args.seed, args.run_timeout, Path(tmp))
+        print(f"part 2: {json.dumps(two)}", flush=True)
+    print(
+        json.dumps(
+            {
+                "faults_injected": one["faults_injected"],
+                "kills": two["kills"],
+                "final_state_exact": one["exact"] and two["exact"],
+                "duplicates": one["duplicates"] + two["duplicates"],
+                "lost_events": two["lost_events"],
+                "doubled_events": two["doubled_events"],
+                "hung_runs": two["hung_runs"],
+                "events": two["events"],
+                "event_resends": two["event_resends"],
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

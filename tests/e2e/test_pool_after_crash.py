@@ -1,0 +1,86 @@
+"""A run killed with SIGKILL mid-push keeps its `intercom_api` slot; the next run frees it and completes.
+
+Before the pool guard, the next nightly_sync waited for that slot forever after contact_attributes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.pool.assets import POOL
+from tests.e2e.harness import sync_world
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+DAGSTER_YAML = "concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n"
+
+CHILD = """
+import sys
+import dagster as dg
+from orchestration.definitions import defs
+from tests.e2e.harness import sync_resources
+
+resources = sync_resources(*sys.argv[1:4])
+defs.resolve_job_def("nightly_sync").execute_in_process(resources=resources, instance=dg.DagsterInstance.get())
+"""
+
+
+def _instance_home(tmp_path: Path) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    return home
+
+
+def _run_with_deadline(env, instance: dg.DagsterInstance, seconds: float) -> dg.ExecuteInProcessResult:
+    """The run in a thread, so a hang fails the test instead of stalling the suite."""
+    results: list[dg.ExecuteInProcessResult] = []
+    thread = threading.Thread(target=lambda: results.append(env.run(instance=instance)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert results, f"nightly_sync did not finish within {seconds} s (waiting for a slot of a dead run?)"
+    return results[0]
+
+
+def test_run_killed_mid_push_does_not_block_the_next_run(tmp_path):
+    home = _instance_home(tmp_path)
+    warehouse_url = f"sqlite:///{tmp_path}/warehouse.db"
+    with sync_world(warehouse_url, users=120) as env:
+        app = env.intercom_app
+        app.latency_ms = (20.0, 40.0)  # slow enough for the kill to land mid-push
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, env.stripe.url, env.intercom.url, warehouse_url],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(home)},
+        )
+        deadline = time.monotonic() + 120
+        while app.stats()["contacts"] < 20:
+            assert child.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        app.wait_idle()
+        app.latency_ms = (0.0, 0.0)
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            killed = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.STARTED]
+            assert len(killed) == 1
+            assert instance.event_log_storage.get_concurrency_info(POOL).claimed_slots  # the dead run's slot
+
+            result = _run_with_deadline(env, instance, seconds=240)
+
+            assert result.success
+            assert instance.get_run_by_id(killed[0].run_id).status == dg.DagsterRunStatus.FAILURE
+            freed = result.asset_materializations_for_node("intercom_api_pool")[0].metadata["freed_runs"].value
+            assert freed == [killed[0].run_id]
+            assert not instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+        assert app.stats()["contacts"] == env.world.users  # nothing duplicated, nothing missing
