@@ -117,10 +117,10 @@ def _report_bad_rows(
     problems: list[RowProblem],
     total: int,
     kept: int,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Bad rows to `sync_errors`; fail above `max_error_rate` with the counts per cause. Returns metadata."""
     record_problems(context, state, table, problems)
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "rows_read": total,
         "rows_left_out": total - kept,
         "bad_rows": errors_table(problems),

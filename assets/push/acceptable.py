@@ -52,7 +52,7 @@ def _rejections(frame: pd.DataFrame, key: str, spec: FieldSpec) -> list[tuple[st
     elif spec.data_type == "integer":
         numbers = pd.to_numeric(column, errors="coerce").astype("Float64")
         if spec.key == "monthly_spend":
-            numbers = np.floor(numbers + 0.5)
+            numbers = np.floor(numbers + 0.5)  # type: ignore[assignment]  # pandas-stubs: a ufunc on a Series is a Series
         low = 0 if spec.key == "monthly_spend" else INT_MIN
         outside = (numbers.notna() & ((numbers < low) | (numbers > INT_MAX))).fillna(False)
         for record, value in _where(frame, key, outside, column):
