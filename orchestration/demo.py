@@ -1,7 +1,8 @@
 """`make demo`: the whole nightly sync, end to end, on the embedded defaults.
 
 Starts both emulators on loopback, builds the seeded demo world into a SQLite warehouse and the
-Stripe emulator, runs the real `nightly_sync` job against them and prints a readable summary whose
+Stripe emulator, records the MRR history of the scripted days (the real `mrr_history` job, as one
+backfill run), runs the real `nightly_sync` job against them and prints a readable summary whose
 last line is JSON. The world's "now" and the Intercom emulator's contents are kept under `data/`,
 so a second run sees the same data and the workspace the first run left: it writes nothing.
 """
@@ -12,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,18 @@ RUN_CONFIG = {
     "ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True, "lookback_days": 40}}},
     "loggers": {"console": {"config": {"log_level": "INFO"}}},  # progress lines, not Dagster's step events
 }
+# The history days the demo records before its sync: enough for `mrr_change_30d` (30 days back) and
+# the scripted histories' movements, so the UI never finds nightly_sync's upstream unmaterialized.
+HISTORY_DAYS = 35
+
+
+def history_range_tags(as_of: datetime, days: int = HISTORY_DAYS) -> dict[str, str]:
+    """The tags of a single-run backfill (as the UI launches one) of the `days` UTC days before `as_of`."""
+    last: date = as_of.date() - timedelta(days=1)
+    return {
+        "dagster/asset_partition_range_start": (last - timedelta(days=days - 1)).isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }
 
 
 @dataclass(frozen=True)
@@ -69,8 +82,11 @@ def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str) -> 
     return None
 
 
-def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dict[str, Any]:
-    """The run's headline figures, read from the assets' materialization metadata."""
+def summarise(
+    result: dg.ExecuteInProcessResult, reporting_currency: str, history: dg.ExecuteInProcessResult
+) -> dict[str, Any]:
+    """The run's headline figures, read from the assets' materialization metadata (and whether the
+    history backfill before it succeeded)."""
 
     def count(asset: str, key: str) -> int:
         return int(_metadata_value(result, asset, key) or 0)
@@ -78,7 +94,7 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
     mrr_minor = count("account_revenue", "reporting_mrr_total_minor")
     return {
         "run_id": result.run_id,
-        "success": result.success,
+        "success": result.success and history.success,
         "contacts_created": count("intercom_contacts", "contacts_created"),
         "contacts_updated": count("intercom_contacts", "contacts_updated"),
         "contacts_unchanged": count("intercom_contacts", "unchanged"),
@@ -91,7 +107,13 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
         "segments": _metadata_value(result, "contact_attributes", "segment_sizes") or {},
         "mrr_total": float(Money(mrr_minor, reporting_currency).major()),
         "mrr_currency": reporting_currency,
+        "history_days": len(_history_days(history)),
     }
+
+
+def _history_days(history: dg.ExecuteInProcessResult) -> set[str]:
+    """The partitions of `customer_mrr_daily` the history run materialized."""
+    return {str(event.partition) for event in history.asset_materializations_for_node("customer_mrr_daily")}
 
 
 def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEmulator) -> None:
@@ -100,6 +122,7 @@ def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEm
     print(f"revsync demo — {world.users} users, seed {world.seed}, as of {world.as_of}")
     print(f"  run {summary['run_id']}: {'succeeded' if summary['success'] else 'FAILED'}")
     print(f"  MRR: {summary['mrr_total']:,.2f} {summary['mrr_currency'].upper()}")
+    print(f"  MRR history recorded: {summary['history_days']} days")
     print(
         f"  Intercom contacts: {summary['contacts_created']} created, {summary['contacts_updated']} updated, "
         f"{summary['contacts_unchanged']} unchanged"
@@ -154,12 +177,16 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
             warehouse_url=warehouse_url,
             settings=settings,
         )
+        instance = _instance()
+        history = defs.resolve_job_def("mrr_history").execute_in_process(
+            resources=resources, tags=history_range_tags(as_of), instance=instance, raise_on_error=False
+        )
         result = defs.resolve_job_def("nightly_sync").execute_in_process(
-            resources=resources, run_config=RUN_CONFIG, instance=_instance(), raise_on_error=False
+            resources=resources, run_config=RUN_CONFIG, instance=instance, raise_on_error=False
         )
     save_state_file(intercom_app, intercom_state)
     save_state_file(stripe_app, data_dir / STRIPE_STATE)
-    summary = summarise(result, settings.reporting_currency)
+    summary = summarise(result, settings.reporting_currency, history)
     print_summary(summary, spec, intercom_app)
     return summary
 
