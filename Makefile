@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint bench clean
+.PHONY: demo test ui ui-test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("revsync needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -32,9 +32,14 @@ test: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.ui
 
+## `make ui`'s stack on free ports, driven by headless Chromium: screenshots in build/ui-screenshots/.
+ui-test: $(VENV)/.installed
+	$(PY) -m pytest -m ui tests/ui
+
 bench: $(VENV)/.installed
 	$(PY) bench/revenue.py
 	$(PY) bench/intercom_push.py
+	$(PY) bench/ui_launch.py
 
 clean:
 	rm -rf data $(DAGSTER_HOME)

@@ -39,9 +39,10 @@ STRIPE_STATE, INTERCOM_STATE = "stripe_emulator.json", "intercom_emulator.json" 
 CATALOG = ("products", "prices", "coupons")
 # The emulator's data is test-mode data, and the scripted histories span 35 days: let the first
 # run send all of them (a real first run sends only the last 7 days).
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # progress lines, not Dagster's step events
 RUN_CONFIG = {
     "ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True, "lookback_days": 40}}},
-    "loggers": {"console": {"config": {"log_level": "INFO"}}},  # progress lines, not Dagster's step events
+    **QUIET,
 }
 # The history days the demo records before its sync: enough for `mrr_change_30d` (30 days back) and
 # the scripted histories' movements, so the UI never finds nightly_sync's upstream unmaterialized.
@@ -179,7 +180,11 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
         )
         instance = _instance()
         history = defs.resolve_job_def("mrr_history").execute_in_process(
-            resources=resources, tags=history_range_tags(as_of), instance=instance, raise_on_error=False
+            resources=resources,
+            run_config=QUIET,
+            tags=history_range_tags(as_of),
+            instance=instance,
+            raise_on_error=False,
         )
         result = defs.resolve_job_def("nightly_sync").execute_in_process(
             resources=resources, run_config=RUN_CONFIG, instance=instance, raise_on_error=False
