@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.definitions import defs
 from tests.fixtures.ui_stack import REPO, UiStack, dagster_home, run_demo, ui_stack
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
@@ -121,10 +122,11 @@ def test_asset_graph_shows_every_group(stack: UiStack, page) -> None:
 def test_nightly_sync_launches_from_its_job_page_without_a_warning(stack: UiStack, page) -> None:
     before = _run_ids(stack, "nightly_sync")
     page.goto(f"{stack.url}/locations/revsync/jobs/nightly_sync")
-    for asset in ("stripe_subscriptions", "contact_attributes", "intercom_contacts", "intercom_lifecycle_events"):
-        page.get_by_text(asset, exact=True).first.wait_for()
+    launch = page.get_by_role("button", name="Materialize all")
+    launch.wait_for()
+    page.get_by_text("intercom_contacts").first.wait_for(state="attached")  # the job's asset graph is drawn
     _shot(page, "02-nightly-sync-job")
-    page.get_by_role("button", name="Materialize all").click()
+    launch.click()
     run_id = _newest_run(stack, "nightly_sync", before)
     # The UI asks "Are you sure?" before launching when an upstream asset was never materialized.
     assert page.get_by_text("may fail because the upstream assets").count() == 0
@@ -163,9 +165,18 @@ def test_seven_day_history_backfill_from_the_revenue_group(stack: UiStack, page)
     _shot(page, "05-backfill-done")
 
 
-def test_an_assets_checks_tab_opens(stack: UiStack, page) -> None:
-    page.goto(f"{stack.url}/assets/intercom_contacts?view=checks")
+def test_an_assets_checks_tab_lists_its_checks(stack: UiStack, page) -> None:
+    checks_by_asset: dict[str, list[str]] = {}
+    for key in defs.resolve_asset_graph().asset_check_keys:
+        checks_by_asset.setdefault(key.asset_key.to_user_string(), []).append(key.name)
+    asset = min(checks_by_asset) if checks_by_asset else "intercom_contacts"
+    page.goto(f"{stack.url}/assets/{asset}?view=checks")
     tab = page.get_by_role("tab", name="Checks")
     tab.wait_for()
     assert tab.get_attribute("aria-selected") == "true"
+    if checks_by_asset:
+        for check in checks_by_asset[asset]:
+            page.get_by_text(check, exact=True).first.wait_for()
+    else:
+        page.get_by_text("No checks defined for this asset").wait_for()
     _shot(page, "06-checks-tab")
