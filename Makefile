@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui lint bench clean
+.PHONY: demo test ui ui-test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("revsync needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -35,6 +35,10 @@ test: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 ui: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.ui
 
+## `make ui`'s stack on free ports, driven by headless Chromium: screenshots in build/ui-screenshots/.
+ui-test: $(VENV)/.installed
+	$(PY) -m pytest -m ui tests/ui
+
 # The benches also need the `bench` extra (the official Intercom SDK is the push's baseline).
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
@@ -46,6 +50,7 @@ bench: $(VENV)/.bench-installed
 	bash .ci/postgres-up
 	$(PY) bench/revenue.py
 	$(PY) bench/intercom_push.py
+	$(PY) bench/ui_launch.py
 	$(PY) bench/usage.py
 	$(PY) bench/nightly.py --users $(NIGHTLY_USERS)
 

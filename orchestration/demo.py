@@ -1,7 +1,8 @@
 """`make demo`: the whole nightly sync, end to end, on the embedded defaults.
 
 Starts both emulators on loopback, builds the seeded demo world into a SQLite warehouse and the
-Stripe emulator, runs the real `nightly_sync` job against them and prints a readable summary whose
+Stripe emulator, records the MRR history of the scripted days (the real `mrr_history` job, as one
+backfill run), runs the real `nightly_sync` job against them and prints a readable summary whose
 last line is JSON. The world's "now" and the Intercom emulator's contents are kept under `data/`,
 so a second run sees the same data and the workspace the first run left: it writes nothing.
 """
@@ -12,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +45,27 @@ STRIPE_STATE, INTERCOM_STATE = "stripe_emulator.json", "intercom_emulator.json" 
 CATALOG = ("products", "prices", "coupons")
 # The emulator's data is test-mode data, and the scripted histories span 35 days: let the first
 # run send all of them (a real first run sends only the last 7 days).
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # progress lines, not Dagster's step events
 RUN_CONFIG = {
     "ops": {
         "intercom_lifecycle_events": {"config": {"allow_test_mode": True, "lookback_days": 40}},
         # Log all the events Stripe keeps, so the lifecycle's look-back reads them from the log.
         "stripe_snapshot": {"config": {"event_backfill_days": 30}},
     },
-    "loggers": {"console": {"config": {"log_level": "INFO"}}},  # progress lines, not Dagster's step events
+    **QUIET,
 }
+# The history days the demo records before its sync: enough for `mrr_change_30d` (30 days back) and
+# the scripted histories' movements, so the UI never finds nightly_sync's upstream unmaterialized.
+HISTORY_DAYS = 35
+
+
+def history_range_tags(as_of: datetime, days: int = HISTORY_DAYS) -> dict[str, str]:
+    """The tags of a single-run backfill (as the UI launches one) of the `days` UTC days before `as_of`."""
+    last: date = as_of.date() - timedelta(days=1)
+    return {
+        "dagster/asset_partition_range_start": (last - timedelta(days=days - 1)).isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }
 
 
 @dataclass(frozen=True)
@@ -79,8 +93,11 @@ def _metadata_value(result: dg.ExecuteInProcessResult, asset: str, key: str) -> 
     return None
 
 
-def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dict[str, Any]:
-    """The run's headline figures, read from the assets' materialization metadata."""
+def summarise(
+    result: dg.ExecuteInProcessResult, reporting_currency: str, history: dg.ExecuteInProcessResult
+) -> dict[str, Any]:
+    """The run's headline figures, read from the assets' materialization metadata (and whether the
+    history backfill before it succeeded)."""
 
     def count(asset: str, key: str) -> int:
         return int(_metadata_value(result, asset, key) or 0)
@@ -88,7 +105,7 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
     mrr = float(_metadata_value(result, "account_revenue", f"mrr_{reporting_currency.lower()}") or 0)
     return {
         "run_id": result.run_id,
-        "success": result.success,
+        "success": result.success and history.success,
         "contacts_created": count("intercom_contacts", "created"),
         "contacts_updated": count("intercom_contacts", "updated"),
         "contacts_unchanged": count("intercom_contacts", "unchanged"),
@@ -105,6 +122,7 @@ def summarise(result: dg.ExecuteInProcessResult, reporting_currency: str) -> dic
         "mrr_total": mrr,
         "mrr_currency": reporting_currency,
         "checks": check_counts(result),
+        "history_days": len(_history_days(history)),
     }
 
 
@@ -116,12 +134,18 @@ def check_counts(result: dg.ExecuteInProcessResult) -> dict[str, int]:
     return {"passed": len(evaluations) - len(failed), "failed": len(failed) - warned, "warned": warned}
 
 
+def _history_days(history: dg.ExecuteInProcessResult) -> set[str]:
+    """The partitions of `customer_mrr_daily` the history run materialized."""
+    return {str(event.partition) for event in history.asset_materializations_for_node("customer_mrr_daily")}
+
+
 def print_summary(summary: dict[str, Any], world: DemoSpec, intercom: IntercomEmulator) -> None:
     stats = intercom.stats()
     print()
     print(f"revsync demo — {world.users} users, seed {world.seed}, as of {world.as_of}")
     print(f"  run {summary['run_id']}: {'succeeded' if summary['success'] else 'FAILED'}")
     print(f"  MRR: {summary['mrr_total']:,.2f} {summary['mrr_currency'].upper()}")
+    print(f"  MRR history recorded: {summary['history_days']} days")
     print(
         f"  Intercom contacts: {summary['contacts_created']} created, {summary['contacts_updated']} updated, "
         f"{summary['contacts_unchanged']} unchanged"
@@ -189,12 +213,20 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
             warehouse_url=warehouse_url,
             settings=settings,
         )
+        instance = _instance()
+        history = defs.resolve_job_def("mrr_history").execute_in_process(
+            resources=resources,
+            run_config=QUIET,
+            tags=history_range_tags(as_of),
+            instance=instance,
+            raise_on_error=False,
+        )
         result = defs.resolve_job_def("nightly_sync").execute_in_process(
-            resources=resources, run_config=RUN_CONFIG, instance=_instance(), raise_on_error=False
+            resources=resources, run_config=RUN_CONFIG, instance=instance, raise_on_error=False
         )
     save_state_file(intercom_app, intercom_state)
     save_state_file(stripe_app, data_dir / STRIPE_STATE)
-    summary = summarise(result, settings.reporting_currency)
+    summary = summarise(result, settings.reporting_currency, history)
     print_summary(summary, spec, intercom_app)
     return summary
 

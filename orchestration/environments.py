@@ -4,8 +4,10 @@ There is no default, so a deployment that forgets the variable fails on load ins
 against emulator addresses; `make demo`, `make ui`, `make test` and the test suite set `demo`.
 
 `demo` talks to the local emulators at the addresses in `.env` (see `.env.example`) and keeps the
-warehouse and state store in a SQLite file. `production` talks to the real APIs; every secret and
-address comes from an environment variable, resolved when a run starts, never logged.
+warehouse and state store in one database: `REVSYNC_WAREHOUSE_URL` when set (`make ui` points it
+at the demo's data directory), else the SQLite file `data/warehouse.db`. `production` talks to the
+real APIs; every secret and address comes from an environment variable, resolved when a run
+starts, never logged.
 """
 
 import os
@@ -63,7 +65,7 @@ def demo_resources() -> dict[str, Any]:
         stripe_key=dg.EnvVar("STRIPE_API_KEY"),
         intercom_url=dg.EnvVar("INTERCOM_BASE_URL"),
         intercom_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"),
-        warehouse_url=DEFAULT_WAREHOUSE_URL,
+        warehouse_url=os.environ.get("REVSYNC_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL),
         settings=SyncSettings(fx_rates=DEMO_FX_RATES),
     )
 
