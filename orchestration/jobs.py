@@ -53,7 +53,8 @@ intercom_dry_run = dg.define_asset_job(
 
 sync_checks = dg.define_asset_job(
     "sync_checks",
-    selection=dg.AssetSelection.groups("ingest", "attributes"),
-    description="Ingest and attributes with every check that gates the push, without pushing: "
+    # segment_membership only plans (membership_history records): the segment-size check reads it.
+    selection=dg.AssetSelection.groups("ingest", "attributes") | dg.AssetSelection.assets("segment_membership"),
+    description="Ingest, attributes and plays' membership with every check that gates the push, without pushing: "
     "is tonight's data fit to send?",
 )

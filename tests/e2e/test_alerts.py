@@ -126,7 +126,7 @@ def test_a_failed_check_sends_one_alert(sqlite_url, receiver):
     raw, fields = _message(receiver)
     assert CANARY not in raw
     assert fields["run"] == result.run_id and fields["failed checks"] == "1"
-    assert "contact_attributes.segment_sizes_steady (WARN)" in raw
+    assert "segment_membership.segment_sizes_steady (WARN)" in raw
     assert "ready_for_pro_upgrade" in raw
 
 

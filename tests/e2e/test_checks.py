@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+import dagster as dg
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 import stripe
 
+from assets.checks.assets import company_keys_unique, contact_keys_unique
 from resources.check_settings import CheckSettings
-from resources.warehouse import AccountsTable, UsersTable, WarehouseResource
+from resources.state import StateStore
+from resources.warehouse import UsersTable, WarehouseResource
 from tests.e2e.harness import AS_OF, SMALL_WORLD_CHECKS, STRIPE_KEY, SyncWorld, sync_world
 
 pytestmark = pytest.mark.slow
@@ -41,11 +45,13 @@ def _checks(**values: object) -> CheckSettings:
     return CheckSettings(**{**SMALL_WORLD_CHECKS.model_dump(), **values})
 
 
-def _blocked_then_acknowledged(env: SyncWorld, check: str, checks: CheckSettings) -> None:
+def _blocked_then_acknowledged(
+    env: SyncWorld, check: str, checks: CheckSettings, run_config: dict | None = None
+) -> None:
     """The failing check stops the run before any write; acknowledging it lets the same run push."""
     writes = _writes(env)
     env.overrides["checks"] = checks
-    blocked = env.run()
+    blocked = env.run(run_config=run_config)
     assert not blocked.success
     failed = _evaluations(blocked)[check]
     assert not failed.passed and failed.severity.value == "ERROR"
@@ -54,7 +60,7 @@ def _blocked_then_acknowledged(env: SyncWorld, check: str, checks: CheckSettings
     assert not blocked.asset_materializations_for_node("intercom_contacts")
 
     env.overrides["checks"] = _checks(**{**checks.model_dump(), "acknowledge": [check]})
-    acknowledged = env.run()
+    acknowledged = env.run(run_config=run_config)
     assert acknowledged.success
     evaluation = _evaluations(acknowledged)[check]
     assert not evaluation.passed and evaluation.severity.value == "WARN"
@@ -89,27 +95,46 @@ def _view(url: str, name: str, table: str, key: str) -> None:
         )
 
 
-def _blocked_even_when_acknowledged(env: SyncWorld, check: str) -> None:
-    """A key check blocks even when acknowledged: Intercom upserts by the key."""
-    env.overrides["checks"] = _checks(acknowledge=[check])
-    result = env.run()
+def _key_check_blocks_even_when_acknowledged(check: dg.AssetChecksDefinition, asset: str, frame: pd.DataFrame) -> None:
+    """A key check fails with ERROR on a frame with a repeated key, acknowledged or not: Intercom
+    upserts by the key. (The warehouse cannot deliver such a frame: ingest leaves duplicates out.)"""
+
+    @dg.asset(name=asset)
+    def stand_in() -> pd.DataFrame:
+        return frame
+
+    result = dg.materialize(
+        [stand_in, check],
+        resources={"checks": _checks(acknowledge=[next(iter(check.check_keys)).name])},
+        raise_on_error=False,
+    )
     assert not result.success
-    evaluation = _evaluations(result)[check]
+    (evaluation,) = result.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity.value == "ERROR"
-    assert "used more than once" in evaluation.description
-    assert _writes(env) == 0  # nothing reached Intercom
+    assert "used more than once" in (evaluation.description or "")
 
 
-def test_duplicate_contact_keys_block_the_push_even_when_acknowledged(env, sqlite_url):
+def test_duplicate_warehouse_keys_are_left_out_at_ingest_and_never_pushed(env, sqlite_url):
     _view(sqlite_url, "users_twice", "users", "user_id")
     env.overrides["warehouse"] = WarehouseResource(url=sqlite_url, users=UsersTable(table="users_twice"))
-    _blocked_even_when_acknowledged(env, "contact_keys_unique")
+    with sa.create_engine(sqlite_url).connect() as conn:
+        twice = conn.execute(sa.text("SELECT min(user_id) FROM users")).scalar_one()
+    result = env.run()
+    assert result.success
+    assert _evaluations(result)["contact_keys_unique"].passed  # ingest already left both rows out
+    assert twice not in env.intercom_app.contacts_by_external_id()
+    errors = StateStore(sqlite_url).errors_for_run(result.run_id)
+    assert sum(e["record_key"] == twice for e in errors) == 2  # every duplicate is reported
 
 
-def test_duplicate_company_keys_block_the_push_even_when_acknowledged(env, sqlite_url):
-    _view(sqlite_url, "accounts_twice", "accounts", "account_id")
-    env.overrides["warehouse"] = WarehouseResource(url=sqlite_url, accounts=AccountsTable(table="accounts_twice"))
-    _blocked_even_when_acknowledged(env, "company_keys_unique")
+def test_duplicate_contact_keys_block_the_push_even_when_acknowledged():
+    frame = pd.DataFrame({"external_id": ["u1", "u1", "u2"], "email": ["a@x.io", "b@x.io", "c@x.io"]})
+    _key_check_blocks_even_when_acknowledged(contact_keys_unique, "contact_attributes", frame)
+
+
+def test_duplicate_company_keys_block_the_push_even_when_acknowledged():
+    frame = pd.DataFrame({"company_id": ["a1", "a1", None], "name": ["A", "B", "C"]})
+    _key_check_blocks_even_when_acknowledged(company_keys_unique, "company_attributes", frame)
 
 
 def test_a_stale_usage_table_blocks_the_push(env):
@@ -150,12 +175,15 @@ def test_mrr_vanishing_without_stripe_cancellations_blocks_the_push(env):
     subscriptions.clear()  # paying subscriptions missing from Stripe's list, as in a partial read
     for subscription in kept:
         subscriptions.add(subscription)
-    _blocked_then_acknowledged(env, "revenue_swing_explained", SMALL_WORLD_CHECKS)
+    # No event tells of it: only a full listing (weekly, or requested as here) reads the partial list.
+    full = {"ops": {"stripe_snapshot": {"config": {"full_refresh": True}}}}
+    _blocked_then_acknowledged(env, "revenue_swing_explained", SMALL_WORLD_CHECKS, run_config=full)
 
 
 def test_an_mrr_drop_explained_by_stripe_cancellations_passes(env):
     assert env.run().success
     client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": env.stripe.url})
+    env.stripe_app.limiter.per_second = None  # the test's own burst of cancellations is not under test
     for subscription in _paying(env):
         client.v1.subscriptions.cancel(subscription["id"])
     result = env.run()

@@ -113,21 +113,19 @@ def test_a_custom_plays_file_is_pushed_with_holdouts(warehouse_url, tmp_path):
         second = env.run()
         assert second.success
         assert metadata(second, "membership_history")["engaged_payers_entered"] == 0
-        assert metadata(second, "intercom_contacts")["contacts_updated"] == 0
-        assert metadata(second, "intercom_companies")["companies_upserted"] == 0
+        assert metadata(second, "intercom_contacts")["updated"] == 0
+        assert metadata(second, "intercom_companies")["updated"] == 0
 
 
 def test_a_dry_run_lists_who_would_enter_and_records_nothing(sqlite_url, tmp_path):
     path = tmp_path / "plays.yaml"
     path.write_text(yaml.safe_dump(PLAYS))
-    dry = {"config": {"dry_run": True}}
-    plays_assets = ("segment_membership", "membership_history", "play_results")
-    push_assets = ("intercom_data_attributes", "intercom_companies", "intercom_contacts")
-    config = {"ops": {name: dry for name in plays_assets + push_assets}}
     with sync_world(sqlite_url) as env:
         env.plays_file = str(path)
-        result = env.run(run_config=config)
+        # The dry-run job plans the plays and the push (intercom_push_plan) and records neither.
+        result = env.run("intercom_dry_run")
         assert result.success
+        assert not result.asset_materializations_for_node("membership_history")
         listed = str(metadata(result, "segment_membership")["entering_and_leaving"])
         members = result.output_for_node("segment_membership").change("engaged_payers").entered["key"]
         assert len(members) > 0 and all(f"| engaged_payers | {key} " in listed for key in members[:20])

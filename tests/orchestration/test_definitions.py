@@ -89,7 +89,9 @@ def test_every_job_schedule_and_sensor_is_described():
 
 def test_ingest_retries_whole_steps_with_backoff_and_the_push_declares_freshness():
     job = definitions.defs.resolve_job_def("nightly_sync")
-    for node in ("stripe_customers", "stripe_subscription_snapshot", "warehouse_users", "usage_aggregates"):
+    # The steps that cross a network: Stripe (the snapshot) and the warehouse. The later Stripe
+    # assets read the stored snapshot.
+    for node in ("stripe_snapshot", "warehouse_accounts", "warehouse_users", "usage_aggregates", "fx_rates"):
         policy = job.graph.node_named(node).definition.retry_policy
         assert policy is not None and policy.max_retries == 3 and policy.backoff == dg.Backoff.EXPONENTIAL, node
     assert job.graph.node_named("intercom_contacts").definition.retry_policy is None  # retries per request
