@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 
 from resources.alerts import AlertResource
-from resources.check_settings import CheckSettings
+from resources.check_settings import AcknowledgedChecks, CheckSettings
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
 from resources.state.store import StateStoreResource
@@ -50,6 +50,7 @@ def emulator_resources(
         "state": StateStoreResource(url=warehouse_url),
         "settings": settings,
         "checks": CheckSettings.from_environment(),
+        "acknowledged_checks": AcknowledgedChecks(),
         "alerts": AlertResource.from_environment(),
     }
 
@@ -80,6 +81,7 @@ def production_resources() -> dict[str, Any]:
             account_metadata_key=dg.EnvVar("REVSYNC_STRIPE_ACCOUNT_METADATA_KEY"),
         ),
         "checks": CheckSettings.from_environment(),
+        "acknowledged_checks": AcknowledgedChecks(),
         "alerts": AlertResource.from_environment(),
     }
 

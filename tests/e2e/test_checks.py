@@ -41,6 +41,10 @@ def _checks(**values: object) -> CheckSettings:
     return CheckSettings(**{**SMALL_WORLD_CHECKS.model_dump(), **values})
 
 
+def acknowledge(*names: str) -> dict:
+    return {"resources": {"acknowledged_checks": {"config": {"names": list(names)}}}}
+
+
 def _blocked_then_acknowledged(env: SyncWorld, check: str, checks: CheckSettings) -> None:
     """The failing check stops the run before any write; acknowledging it lets the same run push."""
     writes = _writes(env)
@@ -53,8 +57,7 @@ def _blocked_then_acknowledged(env: SyncWorld, check: str, checks: CheckSettings
     assert _writes(env) == writes  # nothing reached Intercom
     assert not blocked.asset_materializations_for_node("intercom_contacts")
 
-    env.overrides["checks"] = _checks(**{**checks.model_dump(), "acknowledge": [check]})
-    acknowledged = env.run()
+    acknowledged = env.run(run_config=acknowledge(check))  # as an operator does, in the launchpad
     assert acknowledged.success
     evaluation = _evaluations(acknowledged)[check]
     assert not evaluation.passed and evaluation.severity.value == "WARN"
@@ -91,8 +94,7 @@ def _view(url: str, name: str, table: str, key: str) -> None:
 
 def _blocked_even_when_acknowledged(env: SyncWorld, check: str) -> None:
     """A key check blocks even when acknowledged: Intercom upserts by the key."""
-    env.overrides["checks"] = _checks(acknowledge=[check])
-    result = env.run()
+    result = env.run(run_config=acknowledge(check))
     assert not result.success
     evaluation = _evaluations(result)[check]
     assert not evaluation.passed and evaluation.severity.value == "ERROR"
@@ -155,6 +157,7 @@ def test_mrr_vanishing_without_stripe_cancellations_blocks_the_push(env):
 
 def test_an_mrr_drop_explained_by_stripe_cancellations_passes(env):
     assert env.run().success
+    env.stripe_app.configure(rate_limit=None)  # cancel them all at once
     client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": env.stripe.url})
     for subscription in _paying(env):
         client.v1.subscriptions.cancel(subscription["id"])
