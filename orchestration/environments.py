@@ -16,7 +16,7 @@ from typing import Any
 import dagster as dg
 
 from resources.alerts import AlertResource
-from resources.check_settings import CheckSettings
+from resources.check_settings import AcknowledgedChecks, CheckSettings
 from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
@@ -55,6 +55,7 @@ def emulator_resources(
         "state": StateStoreResource(url=warehouse_url),
         "settings": settings,
         "checks": CheckSettings.from_environment(),
+        "acknowledged_checks": AcknowledgedChecks(),
         "alerts": AlertResource.from_environment(),
     }
 
@@ -85,6 +86,7 @@ def production_resources() -> dict[str, Any]:
             account_metadata_key=dg.EnvVar("REVSYNC_STRIPE_ACCOUNT_METADATA_KEY"),
         ),
         "checks": CheckSettings.from_environment(),
+        "acknowledged_checks": AcknowledgedChecks(),
         "alerts": AlertResource.from_environment(),
     }
 

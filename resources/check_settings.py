@@ -5,9 +5,12 @@ A deployment sets the thresholds (production reads `REVSYNC_CHECK_*` variables, 
 config (docs/operations.md, "Checks before the push"):
 
     resources:
-      checks:
+      acknowledged_checks:
         config:
-          acknowledge: [revenue_swing_explained]
+          names: [revenue_swing_explained]
+
+The acknowledgements are a resource of their own because run config replaces a resource's whole
+configuration: acknowledging a check must not reset the deployment's thresholds to defaults.
 """
 
 from __future__ import annotations
@@ -42,10 +45,6 @@ class CheckSettings(dg.ConfigurableResource):
     segment_swing_percent: float = Field(
         default=50, ge=0, description="A segment growing or shrinking more than this against the last push warns."
     )
-    acknowledge: list[str] = Field(
-        default_factory=list,
-        description="Checks (by name) whose failure this run accepts: they are reported, not blocking.",
-    )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> CheckSettings:
@@ -53,6 +52,12 @@ class CheckSettings(dg.ConfigurableResource):
         values = {
             name: float(environ[variable])
             for name in cls.model_fields
-            if name != "acknowledge" and (variable := f"REVSYNC_CHECK_{name.upper()}") in environ
+            if (variable := f"REVSYNC_CHECK_{name.upper()}") in environ
         }
         return cls.model_validate(values)
+
+
+class AcknowledgedChecks(dg.ConfigurableResource):
+    """Checks (by name) whose failure one run accepts: reported as warnings, not blocking."""
+
+    names: list[str] = Field(default_factory=list, description="Check names, e.g. revenue_swing_explained.")

@@ -2,7 +2,7 @@
 
 Every check is `blocking`: a failure (ERROR) fails its step, so every asset downstream of the
 checked one, the Intercom push included, is skipped in that run. `segment_sizes_steady` only warns.
-An operator may accept a named check's failure for one run (`checks.acknowledge` in run config):
+An operator may accept a named check's failure for one run (`acknowledged_checks` in run config):
 it is then recorded as a failed WARN evaluation, which does not block. The key checks cannot be
 acknowledged: Intercom upserts by those keys. Thresholds come from the
 `checks` resource (resources/check_settings.py); the logic is in `assets/checks/rules.py`.
@@ -15,7 +15,7 @@ from assets.attributes.frames import to_major
 from assets.checks.last_push import accounts_stopped_in_stripe, pushed_attribute, pushed_segment_sizes
 from assets.checks.rules import CheckOutcome, revenue_swing, segment_swing, share_at_most, unique_keys, usage_freshness
 from assets.plays.update import MembershipUpdate
-from resources.check_settings import CheckSettings
+from resources.check_settings import AcknowledgedChecks, CheckSettings
 from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
 from resources.state import StateStoreResource
@@ -24,7 +24,7 @@ from resources.state import StateStoreResource
 def evaluation(
     context: dg.AssetCheckExecutionContext,
     outcome: CheckOutcome,
-    checks: CheckSettings,
+    acknowledged: AcknowledgedChecks,
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
     acknowledgeable: bool = True,
 ) -> dg.AssetCheckResult:
@@ -33,9 +33,9 @@ def evaluation(
     metadata: dict[str, int | float | str | bool] = {**outcome.metadata}
     if outcome.passed:
         return dg.AssetCheckResult(passed=True, description=outcome.summary, metadata=metadata)
-    if name in checks.acknowledge and not acknowledgeable:
+    if name in acknowledged.names and not acknowledgeable:
         context.log.error(f"check {name} cannot be acknowledged: Intercom upserts by this key")
-    elif name in checks.acknowledge:
+    elif name in acknowledged.names:
         context.log.warning(f"check {name} failed and was acknowledged for this run: {outcome.summary}")
         metadata["acknowledged"] = True
         return dg.AssetCheckResult(
@@ -51,23 +51,23 @@ def evaluation(
 
 @dg.asset_check(asset="contact_attributes", blocking=True)
 def contact_keys_unique(
-    context: dg.AssetCheckExecutionContext, contact_attributes: pd.DataFrame, checks: CheckSettings
+    context: dg.AssetCheckExecutionContext, contact_attributes: pd.DataFrame, acknowledged_checks: AcknowledgedChecks
 ) -> dg.AssetCheckResult:
     """Every contact has an `external_id` and no two share one. Intercom upserts by it, so this
     check cannot be acknowledged: fix the warehouse rows."""
     return evaluation(
-        context, unique_keys(contact_attributes, "external_id", "contacts"), checks, acknowledgeable=False
+        context, unique_keys(contact_attributes, "external_id", "contacts"), acknowledged_checks, acknowledgeable=False
     )
 
 
 @dg.asset_check(asset="company_attributes", blocking=True)
 def company_keys_unique(
-    context: dg.AssetCheckExecutionContext, company_attributes: pd.DataFrame, checks: CheckSettings
+    context: dg.AssetCheckExecutionContext, company_attributes: pd.DataFrame, acknowledged_checks: AcknowledgedChecks
 ) -> dg.AssetCheckResult:
     """Every company has a `company_id` and no two share one. Intercom upserts by it, so this
     check cannot be acknowledged: fix the warehouse rows."""
     return evaluation(
-        context, unique_keys(company_attributes, "company_id", "companies"), checks, acknowledgeable=False
+        context, unique_keys(company_attributes, "company_id", "companies"), acknowledged_checks, acknowledgeable=False
     )
 
 
@@ -77,6 +77,7 @@ def usage_events_fresh(
     usage_aggregates: pd.DataFrame,
     settings: SyncSettings,
     checks: CheckSettings,
+    acknowledged_checks: AcknowledgedChecks,
 ) -> dg.AssetCheckResult:
     """The newest usage event is younger than `usage_max_age_hours` (default 36): a stale
     warehouse would silently empty every usage segment."""
@@ -84,7 +85,7 @@ def usage_events_fresh(
     outcome = usage_freshness(
         None if pd.isna(newest) else newest.to_pydatetime(), settings.now(), checks.usage_max_age_hours
     )
-    return evaluation(context, outcome, checks)
+    return evaluation(context, outcome, acknowledged_checks)
 
 
 @dg.asset_check(asset="customer_accounts", blocking=True, additional_ins={"stripe_customers": dg.AssetIn()})
@@ -93,6 +94,7 @@ def unmatched_customers_share(
     customer_accounts: pd.DataFrame,
     stripe_customers: pd.DataFrame,
     checks: CheckSettings,
+    acknowledged_checks: AcknowledgedChecks,
 ) -> dg.AssetCheckResult:
     """Stripe customers matching no account stay under `max_unmatched_customer_percent`."""
     unmatched = int((~stripe_customers["customer_id"].isin(customer_accounts["customer_id"])).sum())
@@ -103,7 +105,7 @@ def unmatched_customers_share(
         "Stripe customers match no account",
         "customer_accounts' unmatched_customers and the customers' account metadata",
     )
-    return evaluation(context, outcome, checks)
+    return evaluation(context, outcome, acknowledged_checks)
 
 
 @dg.asset_check(asset="unreadable_subscriptions", blocking=True, additional_ins={"stripe_subscriptions": dg.AssetIn()})
@@ -112,6 +114,7 @@ def unreadable_subscriptions_share(
     unreadable_subscriptions: pd.DataFrame,
     stripe_subscriptions: pd.DataFrame,
     checks: CheckSettings,
+    acknowledged_checks: AcknowledgedChecks,
 ) -> dg.AssetCheckResult:
     """Subscriptions that could not be read stay under `max_unreadable_subscription_percent`."""
     unreadable = len(unreadable_subscriptions)
@@ -122,12 +125,15 @@ def unreadable_subscriptions_share(
         "Stripe subscriptions could not be read",
         "unreadable_subscriptions (field and message per subscription)",
     )
-    return evaluation(context, outcome, checks)
+    return evaluation(context, outcome, acknowledged_checks)
 
 
 @dg.asset_check(asset="account_revenue", blocking=True)
 def held_back_accounts_share(
-    context: dg.AssetCheckExecutionContext, account_revenue: pd.DataFrame, checks: CheckSettings
+    context: dg.AssetCheckExecutionContext,
+    account_revenue: pd.DataFrame,
+    checks: CheckSettings,
+    acknowledged_checks: AcknowledgedChecks,
 ) -> dg.AssetCheckResult:
     """Accounts held back for incomplete revenue stay under `max_held_back_percent`."""
     outcome = share_at_most(
@@ -137,7 +143,7 @@ def held_back_accounts_share(
         "accounts are held back (incomplete revenue)",
         "sync_errors for this run (model subscription / account) and unreadable_subscriptions",
     )
-    return evaluation(context, outcome, checks)
+    return evaluation(context, outcome, acknowledged_checks)
 
 
 @dg.asset_check(
@@ -154,6 +160,7 @@ def revenue_swing_explained(
     intercom: IntercomResource,
     settings: SyncSettings,
     checks: CheckSettings,
+    acknowledged_checks: AcknowledgedChecks,
 ) -> dg.AssetCheckResult:
     """Total reporting MRR moves more than `mrr_swing_percent` (default 20 %) against the last push
     only when Stripe's cancellations, ends and status changes explain it (see rules.revenue_swing)."""
@@ -169,7 +176,7 @@ def revenue_swing_explained(
         accounts_stopped_in_stripe(subscription_revenue, customer_accounts),
         checks.mrr_swing_percent,
     )
-    return evaluation(context, outcome, checks)
+    return evaluation(context, outcome, acknowledged_checks)
 
 
 @dg.asset_check(asset="segment_membership", blocking=True)
@@ -179,6 +186,7 @@ def segment_sizes_steady(
     state: StateStoreResource,
     intercom: IntercomResource,
     checks: CheckSettings,
+    acknowledged_checks: AcknowledgedChecks,
 ) -> dg.AssetCheckResult:
     """Each play's treatment size (who the segment attribute marks) against the last push; more
     than `segment_swing_percent` warns (never blocks)."""
@@ -191,4 +199,4 @@ def segment_sizes_steady(
         model = "contact" if change.segment in segment_membership.columns["contact"].columns else "company"
         last.update(pushed_segment_sizes(pushed[model], [change.segment], prefix))
     outcome = segment_swing(last, current, checks.segment_swing_percent)
-    return evaluation(context, outcome, checks, severity=dg.AssetCheckSeverity.WARN)
+    return evaluation(context, outcome, acknowledged_checks, severity=dg.AssetCheckSeverity.WARN)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import stripe
 
 from assets.checks.assets import company_keys_unique, contact_keys_unique
-from resources.check_settings import CheckSettings
+from resources.check_settings import AcknowledgedChecks, CheckSettings
 from resources.state import StateStore
 from resources.warehouse import UsersTable, WarehouseResource
 from tests.e2e.harness import AS_OF, SMALL_WORLD_CHECKS, STRIPE_KEY, SyncWorld, sync_world
@@ -45,6 +45,10 @@ def _checks(**values: object) -> CheckSettings:
     return CheckSettings(**{**SMALL_WORLD_CHECKS.model_dump(), **values})
 
 
+def acknowledge(*names: str) -> dict:
+    return {"resources": {"acknowledged_checks": {"config": {"names": list(names)}}}}
+
+
 def _blocked_then_acknowledged(
     env: SyncWorld, check: str, checks: CheckSettings, run_config: dict | None = None
 ) -> None:
@@ -59,8 +63,7 @@ def _blocked_then_acknowledged(
     assert _writes(env) == writes  # nothing reached Intercom
     assert not blocked.asset_materializations_for_node("intercom_contacts")
 
-    env.overrides["checks"] = _checks(**{**checks.model_dump(), "acknowledge": [check]})
-    acknowledged = env.run(run_config=run_config)
+    acknowledged = env.run(run_config={**(run_config or {}), **acknowledge(check)})  # as in the launchpad
     assert acknowledged.success
     evaluation = _evaluations(acknowledged)[check]
     assert not evaluation.passed and evaluation.severity.value == "WARN"
@@ -105,7 +108,10 @@ def _key_check_blocks_even_when_acknowledged(check: dg.AssetChecksDefinition, as
 
     result = dg.materialize(
         [stand_in, check],
-        resources={"checks": _checks(acknowledge=[next(iter(check.check_keys)).name])},
+        resources={
+            "checks": SMALL_WORLD_CHECKS,
+            "acknowledged_checks": AcknowledgedChecks(names=[next(iter(check.check_keys)).name]),
+        },
         raise_on_error=False,
     )
     assert not result.success
@@ -182,6 +188,7 @@ def test_mrr_vanishing_without_stripe_cancellations_blocks_the_push(env):
 
 def test_an_mrr_drop_explained_by_stripe_cancellations_passes(env):
     assert env.run().success
+    env.stripe_app.configure(rate_limit=None)  # cancel them all at once
     client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": env.stripe.url})
     env.stripe_app.limiter.per_second = None  # the test's own burst of cancellations is not under test
     for subscription in _paying(env):

@@ -11,8 +11,7 @@ import sqlalchemy as sa
 
 from assets.attributes import COMPANY_ATTRIBUTES, catalog
 from emulators.demo_world.planted import CASES
-from resources.check_settings import CheckSettings
-from tests.e2e.harness import SMALL_WORLD_CHECKS, metadata, sync_world
+from tests.e2e.harness import metadata, sync_world
 
 pytestmark = pytest.mark.slow
 CONTACT_ATTRIBUTES = [s.name for s in catalog() if s.model == "contact"]
@@ -177,8 +176,7 @@ def test_an_account_with_an_unreadable_subscription_is_held_back_not_shown_as_fr
         # One bad subscription is several percent of this small world: the coverage checks would
         # block the run (tests/e2e/test_checks.py); accepting them shows what is pushed then.
         coverage = ["unreadable_subscriptions_share", "held_back_accounts_share"]
-        env.overrides["checks"] = CheckSettings(**{**SMALL_WORLD_CHECKS.model_dump(), "acknowledge": coverage})
-        result = env.run()
+        result = env.run(run_config={"resources": {"acknowledged_checks": {"config": {"names": coverage}}}})
         assert result.success
         unreadable = result.asset_value("unreadable_subscriptions")
         assert len(unreadable) > 0 and set(unreadable["field"]) == {"discounts[0].source.coupon"}
