@@ -1,5 +1,7 @@
 """Attributes: revenue per subscription and account, then the contact and company frames to push."""
 
+from typing import Any
+
 import dagster as dg
 import pandas as pd
 
@@ -125,6 +127,15 @@ def account_revenue(
     )
 
 
+def _without_held_back(
+    frame: pd.DataFrame, account_revenue: pd.DataFrame, **figures: Any
+) -> dg.MaterializeResult[pd.DataFrame]:
+    """The frame less the records held back this run, with the figures a person reads."""
+    frame, held = held_back(frame, account_revenue)
+    metadata = {"dagster/row_count": len(frame), "held_back": held, **figures, "preview": preview(frame)}
+    return dg.MaterializeResult(value=frame, metadata=metadata)
+
+
 @dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS)
 def contact_attributes(
     warehouse_users: pd.DataFrame,
@@ -147,15 +158,10 @@ def contact_attributes(
         usage_columns=[spec.name for spec in usage_attributes(settings.usage_metrics)],
         reporting_currency=reporting,
     )
-    frame, held = held_back(frame, account_revenue)
-    return dg.MaterializeResult(
-        value=frame,
-        metadata={
-            "dagster/row_count": len(frame),
-            "held_back": held,
-            "plans": dg.MetadataValue.json({str(k): int(v) for k, v in frame["plan"].value_counts().items()}),
-            "preview": preview(frame),
-        },
+    return _without_held_back(
+        frame,
+        account_revenue,
+        plans=dg.MetadataValue.json({str(k): int(v) for k, v in frame["plan"].value_counts().items()}),
     )
 
 
@@ -178,16 +184,7 @@ def company_attributes(
         account_revenue_fields(account_revenue, account_mrr_trends, reporting),
         reporting_currency=reporting,
     )
-    frame, held = held_back(frame, account_revenue)
-    return dg.MaterializeResult(
-        value=frame,
-        metadata={
-            "dagster/row_count": len(frame),
-            "held_back": held,
-            "paying_accounts": int((frame["account_mrr"].fillna(0) > 0).sum()),
-            "preview": preview(frame),
-        },
-    )
+    return _without_held_back(frame, account_revenue, paying_accounts=int((frame["account_mrr"].fillna(0) > 0).sum()))
 
 
 @dg.asset(group_name=GROUP, kinds={"pandas"}, owners=OWNERS, deps=[customer_mrr_movements])
