@@ -24,9 +24,9 @@ from resources.settings import SyncSettings
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STRIPE_KEY = "sk_test_e2e"
 INTERCOM_TOKEN = "e2e-token"
-# The 150-user world plants 4 unmatched Stripe customers among about 33 (12 %): more than a real
-# deployment should accept, so the small world's runs allow it. tests/e2e/test_checks.py covers the limit.
-SMALL_WORLD_CHECKS = CheckSettings(max_unmatched_customer_percent=15)
+# The small worlds plant 4 unmatched Stripe customers among 25-33 (12-16 %): more than a real
+# deployment should accept, so their runs allow it. tests/e2e/test_checks.py covers the limit.
+SMALL_WORLD_CHECKS = CheckSettings(max_unmatched_customer_percent=20)
 
 
 def sync_resources(

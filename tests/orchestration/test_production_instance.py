@@ -22,7 +22,7 @@ from assets.lifecycle.from_events import STRIPE_EVENT_TYPES
 from assets.lifecycle.ledger import Cursor, EventLedger
 from emulators.stripe import StripeEmulator
 from orchestration.ui import free_port
-from resources.state.store import StateStoreResource
+from resources.state import StateStoreResource
 from tests.e2e.harness import INTERCOM_TOKEN, STRIPE_KEY, sync_world
 from tests.fixtures.ui_stack import REPO, UiStack, stop_process_group, wait_until_ready
 
@@ -115,6 +115,11 @@ def test_daemon_launches_a_sensor_run_on_postgres_storage(postgres_url, sqlite_u
                 "INTERCOM_ACCESS_TOKEN": INTERCOM_TOKEN,
                 "INTERCOM_BASE_URL": world.intercom.url,
                 "REVSYNC_WAREHOUSE_URL": sqlite_url,
+                # The world was built at the harness's fixed date and its planted unmatched
+                # customers are a large share of 150 users: thresholds for this world, as a
+                # deployment sets them.
+                "REVSYNC_CHECK_USAGE_MAX_AGE_HOURS": str(24 * 365 * 10),
+                "REVSYNC_CHECK_MAX_UNMATCHED_CUSTOMER_PERCENT": "20",
             }
         )
         port = free_port()

@@ -30,6 +30,6 @@ def test_a_stored_contact_merged_away_is_followed_to_the_survivor(intercom_emula
     assert store.load_contacts().loc[first["external_id"], "intercom_id"] == survivor["id"]  # state follows
     merged = intercom_emulator.app.contacts_by_external_id()[first["external_id"]]
     assert merged["id"] == survivor["id"] and merged["custom_attributes"]["mrr"] == contacts.loc[0, "mrr"]
-    creates = [x["request"].json() for x in writes(intercom_emulator) if x["request"].path == "/contacts"]
+    creates = [x["request"].json() for x in writes(intercom_emulator.app) if x["request"].path == "/contacts"]
     assert len(creates) == len(contacts) - 1  # the others; no create was tried for the merged one
     assert first["external_id"] not in {c.get("external_id") for c in creates}

@@ -174,7 +174,7 @@ def test_429_without_rate_limit_headers_backs_off_exponentially_from_small(make_
     server = make_intercom_emulator(clock=clock)
     server.app.add_faults(FaultRule(kind="malformed", status=429, times=3))  # a proxy's HTML 429, no headers
     start = clock.now
-    t = transport(server.url, intercom_token, clock=clock)
+    t = transport(server, intercom_token, clock=clock)
     results = asyncio.run(_get_many(t, 1))
     assert len(results) == 1 and t.stats.rate_limited == 3
     waited = clock.now - start
