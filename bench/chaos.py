@@ -194,7 +194,7 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
     rng = random.Random(seed)
     home = workdir / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    (home / "dagster.yaml").write_text((ROOT / "dagster-instance.yaml").read_text())
     hung = 0
 
     # Reference: one undisturbed run on its own emulators.
