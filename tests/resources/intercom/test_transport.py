@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 import httpx
 import pytest
@@ -49,12 +50,16 @@ def transport(
     return IntercomTransport(access_token=token, api_version="2.16", **wire, **settings, **timing)
 
 
-async def _get_many(t: IntercomTransport, n: int) -> list:
+async def _get_many_open(t: IntercomTransport, n: int) -> list:
     params = {"model": "contact"}
+    return await asyncio.gather(
+        *(t.request("GET", "/data_attributes", route="/data_attributes", params=params) for _ in range(n))
+    )
+
+
+async def _get_many(t: IntercomTransport, n: int) -> list:
     try:
-        return await asyncio.gather(
-            *(t.request("GET", "/data_attributes", route="/data_attributes", params=params) for _ in range(n))
-        )
+        return await _get_many_open(t, n)
     finally:
         await t.aclose()
 
@@ -180,3 +185,28 @@ def test_429_without_rate_limit_headers_backs_off_exponentially_from_small(make_
     waited = clock.now - start
     # 0.25 s, 0.5 s, 1 s, each times a jitter in [0.5, 1]
     assert 0.875 <= waited <= 1.75, waited
+
+
+def test_calls_in_flight_share_at_most_max_concurrency_kept_alive_sockets(
+    intercom_emulator, intercom_token, monkeypatch
+):
+    """One connection per call in flight, reused by the next call: never more sockets than slots."""
+    connects = []
+    real_connect = socket.socket.connect
+
+    def counting_connect(sock: socket.socket, address) -> None:
+        connects.append(address)
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", counting_connect)
+    t = transport(intercom_emulator, intercom_token, max_concurrency=4)
+
+    async def waves() -> list:
+        try:
+            return [await _get_many_open(t, 8) for _ in range(3)]
+        finally:
+            await t.aclose()
+
+    results = asyncio.run(waves())
+    assert [len(wave) for wave in results] == [8, 8, 8]
+    assert 1 <= len(connects) <= 4
