@@ -38,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import dagster as dg  # noqa: E402
 import stripe  # noqa: E402
 
 from assets.attributes.catalog import catalog  # noqa: E402
@@ -72,6 +73,7 @@ from orchestration.definitions import defs
 from orchestration.environments import DEMO_FX_RATES, emulator_resources
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
+from tests.e2e.harness import SMALL_WORLD_CHECKS
 
 stripe_url, intercom_url, warehouse_url, as_of, run_config, stripe_key, token = sys.argv[1:8]
 resources = emulator_resources(
@@ -79,11 +81,14 @@ resources = emulator_resources(
     warehouse_url=warehouse_url, settings=SyncSettings(as_of=as_of, fx_rates=DEMO_FX_RATES),
     stripe_requests_per_second=200,
 )
+resources["checks"] = SMALL_WORLD_CHECKS  # the world plants 4 unmatched customers, too many for a small one
 resources["intercom"] = IntercomResource(access_token=token, base_url=intercom_url, timeout_s=2.0, backoff_base_s=0.05)
+print("ready", flush=True)  # started ahead, imports done: the run begins when the harness says go
+sys.stdin.readline()
 result = defs.resolve_job_def("nightly_sync").execute_in_process(
     resources=resources, run_config=json.loads(run_config), instance=dg.DagsterInstance.get(), raise_on_error=False
 )
-print(json.dumps({"success": result.success}))
+print(json.dumps({"success": result.success}), flush=True)
 """
 
 
@@ -107,7 +112,9 @@ def _counting_drops(app: IntercomEmulator) -> list[int]:
 
 
 def part1_faulty_push(contacts_n: int, workdir: Path) -> dict[str, Any]:
-    app = IntercomEmulator(access_tokens={TOKEN}, rate_limit_per_minute=None)
+    # Every Intercom response carries rate-limit headers; a limit far above what this push can use
+    # keeps them (without any, the pacer never learns the limit and probes one call at a time).
+    app = IntercomEmulator(access_tokens={TOKEN}, rate_limit_per_minute=6_000_000)
     dropped = _counting_drops(app)
     contacts, companies = synthetic_frames(contacts_n, users_per_account=5)
     store = StateStore(f"sqlite:///{workdir / 'part1.db'}")
@@ -163,6 +170,7 @@ def _world(users: int, seed: int, workdir: Path, name: str) -> tuple[StripeEmula
 
 
 def _start(stripe_url: str, intercom_url: str, warehouse_url: str, as_of: str, home: Path) -> subprocess.Popen[bytes]:
+    """A nightly_sync process that imports and builds its resources, then waits for `_go`."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -178,9 +186,63 @@ def _start(stripe_url: str, intercom_url: str, warehouse_url: str, as_of: str, h
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(home)},
-        stdout=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _go(child: subprocess.Popen[bytes]) -> float:
+    """Start the run once the child's imports are done; returns when it started (monotonic)."""
+    assert child.stdin is not None and child.stdout is not None
+    if child.stdout.readline().strip() != b"ready":
+        raise RuntimeError(f"the nightly_sync process exited with {child.wait()} before its run")
+    child.stdin.write(b"go\n")
+    child.stdin.close()
+    return time.monotonic()
+
+
+def _succeeded(child: subprocess.Popen[bytes]) -> bool:
+    """Whether an ended run said it succeeded (a killed run says nothing)."""
+    assert child.stdout is not None
+    lines = child.stdout.read().decode().strip().splitlines()
+    return bool(lines) and json.loads(lines[-1]).get("success") is True
+
+
+def _newest_run_steps(home: Path) -> tuple[str | None, dict[str, list[float]]]:
+    """The newest run of `home` and, per step it started, [start, end] (end 0.0 while it runs)."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            return None, {}
+        steps: dict[str, list[float]] = {}
+        for entry in instance.all_logs(runs[0].run_id):
+            event = entry.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                steps[event.step_key] = [entry.timestamp, 0.0]
+            elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                steps.setdefault(event.step_key, [entry.timestamp, 0.0])[1] = entry.timestamp
+    return runs[0].run_id, steps
+
+
+def _wait_for_step(child: subprocess.Popen[bytes], home: Path, after_run: str | None, step: str) -> None:
+    """Return once the run started after `after_run` has begun `step` (or the process has ended)."""
+    while child.poll() is None:
+        run_id, steps = _newest_run_steps(home)
+        if run_id != after_run and step in steps:
+            return
+        time.sleep(0.1)
+
+
+def _killed_in(home: Path) -> str:
+    """Where a kill landed: the step(s) the newest run had started and not finished."""
+    _, steps = _newest_run_steps(home)
+    running = [key for key, (_, end) in steps.items() if not end]
+    if running:
+        return "+".join(running)
+    return f"after {max(steps, key=lambda key: steps[key][1])}" if steps else "before the first step"
 
 
 def _events(app: IntercomEmulator) -> Counter[tuple[str, str, int]]:
@@ -197,16 +259,22 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
     (home / "dagster.yaml").write_text((ROOT / "dagster-instance.yaml").read_text())
     hung = 0
 
-    # Reference: one undisturbed run on its own emulators.
+    # Reference: one undisturbed run on its own emulators. Its steps are the kill targets, in turn,
+    # each killed at a random moment of the time it took there (ingest, the push, event sending).
     ref_stripe, ref_wh, as_of = _world(users, seed, workdir, "reference")
     ref_intercom = IntercomEmulator(access_tokens={TOKEN})
     ref_home = workdir / "reference_home"
     ref_home.mkdir()
     with EmulatorServer(ref_stripe) as s, EmulatorServer(ref_intercom) as i:
-        started = time.monotonic()
         child = _start(s.url, i.url, ref_wh, as_of, ref_home)
+        started = _go(child)
         child.wait(run_timeout)
         duration = time.monotonic() - started
+        if not _succeeded(child):
+            raise RuntimeError("the undisturbed reference run failed")
+        spans = {step: end - start for step, (start, end) in _newest_run_steps(ref_home)[1].items()}
+    targets = list(spans)
+    rng.shuffle(targets)
 
     stripe_app, warehouse_url, _ = _world(users, seed, workdir, "chaos")
     intercom = IntercomEmulator(access_tokens={TOKEN})
@@ -219,20 +287,33 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
         return stored
 
     intercom.events.record = counted  # type: ignore[method-assign]
-    done = 0
+    done, finished, failed = 0, 0, 0
+    killed_in: Counter[str] = Counter()
     with EmulatorServer(stripe_app) as s, EmulatorServer(intercom) as i:
-        while done < kills:
-            child = _start(s.url, i.url, warehouse_url, as_of, home)
-            time.sleep(rng.uniform(0.3, duration * 0.95))
-            if child.poll() is None:
+        upcoming = _start(s.url, i.url, warehouse_url, as_of, home)
+        while done < kills and finished <= 3 * kills:  # bounded: a target no re-run reaches ends it
+            child, target = upcoming, targets[done % len(targets)]
+            previous_run, _ = _newest_run_steps(home)
+            started = _go(child)
+            # The next process imports while this run works, so a cycle costs the run, not a start-up.
+            upcoming = _start(s.url, i.url, warehouse_url, as_of, home)
+            try:  # a kill at a random moment of the target step, as long as it took undisturbed ...
+                _wait_for_step(child, home, previous_run, target)
+                child.wait(rng.uniform(0, spans[target]))
+                finished += 1  # ... unless this re-run had less left to do and ended first
+                failed += not _succeeded(child)
+            except subprocess.TimeoutExpired:
                 os.kill(child.pid, signal.SIGKILL)
                 child.wait()
                 intercom.wait_idle()
                 done += 1
-                log.info("kill %d after a random delay", done)
-        final = _start(s.url, i.url, warehouse_url, as_of, home)
+                killed_in[_killed_in(home)] += 1
+                log.info("kill %d after %.1f s of the run", done, time.monotonic() - started)
+        final = upcoming
+        _go(final)
         try:
             final.wait(run_timeout)
+            failed += not _succeeded(final)
         except subprocess.TimeoutExpired:
             hung += 1
             final.kill()
@@ -251,6 +332,7 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
         stats = intercom.stats()
     return {
         "kills": done,
+        "killed_in": dict(killed_in.most_common()),
         "exact": exact,
         "duplicates": stats["contacts"] - len(got),
         "lost_events": sum((ref_events - events).values()),
@@ -258,8 +340,17 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
         "event_resends": resends[0],
         "events": sum(events.values()),
         "hung_runs": hung,
+        "failed_runs": failed,  # re-runs that ended (not killed) without success
+        "finished_runs": finished + 1,
         "undisturbed_run_s": round(duration, 1),
     }
+
+
+def _timed(part: Any, *args: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        result: dict[str, Any] = part(*args, Path(tmp))
+    return {**result, "seconds": round(time.monotonic() - started, 1)}
 
 
 def main() -> None:
@@ -269,18 +360,28 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--run-timeout", type=float, default=300.0)
+    parser.add_argument("--part", choices=["both", "faults", "kills"], default="both", help="one part alone")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    if args.part == "faults":
+        print(json.dumps(_timed(part1_faulty_push, args.contacts)), flush=True)
+        return
+    kills = (args.users, args.kills, args.seed, args.run_timeout)
+    if args.part == "kills":
+        print(json.dumps(_timed(part2_kills, *kills)), flush=True)
+        return
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
-        one = part1_faulty_push(args.contacts, Path(tmp))
-        print(
-            f"part 1: {args.contacts} contacts, {one['faults_injected']} faults, {one['runs']} run(s), "
-            f"exact={one['exact']}, {time.monotonic() - started:.0f} s",
-            flush=True,
-        )
-        two = part2_kills(args.users, args.kills, args.seed, args.run_timeout, Path(tmp))
-        print(f"part 2: {json.dumps(two)}", flush=True)
+    # The parts share nothing: the faulty push runs in its own process beside the kills.
+    faults = subprocess.Popen(
+        [sys.executable, __file__, "--part", "faults", "--contacts", str(args.contacts)], stdout=subprocess.PIPE
+    )
+    two = _timed(part2_kills, *kills)
+    print(f"part 2: {json.dumps(two)}", flush=True)
+    out, _ = faults.communicate()
+    if faults.returncode != 0:
+        raise SystemExit(f"part 1 exited with {faults.returncode}")
+    one = json.loads(out.decode().strip().splitlines()[-1])
+    print(f"part 1: {json.dumps(one)}", flush=True)
     print(
         json.dumps(
             {
@@ -291,6 +392,7 @@ def main() -> None:
                 "lost_events": two["lost_events"],
                 "doubled_events": two["doubled_events"],
                 "hung_runs": two["hung_runs"],
+                "failed_runs": two["failed_runs"],
                 "events": two["events"],
                 "event_resends": two["event_resends"],
                 "seconds": round(time.monotonic() - started, 1),
