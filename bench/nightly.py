@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import resource
-import socket
 import subprocess
 import sys
 import threading
@@ -34,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,9 +43,12 @@ import stripe
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# The Definitions need an environment to load; the bench passes its own resources to every run.
+os.environ.setdefault("REVSYNC_ENV", "demo")
 
 import dagster as dg  # noqa: E402
 
+from bench.stripe_world import StripeWorld, free_port, process_cpu_s, serve_stripe_world  # noqa: E402
 from emulators.runner import wait_until_healthy  # noqa: E402
 from orchestration.definitions import defs  # noqa: E402
 from orchestration.environments import DEMO_FX_RATES, emulator_resources  # noqa: E402
@@ -65,95 +66,73 @@ WRITE_PREFIXES = ("POST", "PUT", "DELETE")
 RUN_CONFIG = {"ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True}}}}
 
 
-# -- the Stripe side, in a child process --------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# -- the emulators, in child processes ---------------------------------------------------------
+def _seat_changes(fraction: float, seed: int) -> Any:
+    """Runs in the Stripe emulator's child: (subscription, item, new quantity), one seat more on
+    `fraction` of all subscriptions."""
 
+    def pick(objects: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        import random
 
-def _serve_world(users: int, seed: int, warehouse_url: str, port: int, changed: float, ready: Any) -> None:
-    """Child: build the world, write the warehouse, load and serve Stripe; report the changes to make."""
-    from emulators.demo_world.stripe_world import stripe_objects
-    from emulators.demo_world.warehouse_writer import write_warehouse
-    from emulators.demo_world.world import build_world
-    from emulators.http import EmulatorServer
-    from emulators.stripe import StripeEmulator
+        subscriptions = objects["subscriptions"]
+        candidates = [
+            (sub["id"], item["id"], int(item["quantity"]) + 1)
+            for sub in subscriptions
+            if sub["status"] in ("active", "trialing", "past_due")
+            for item in sub["items"]["data"][:1]
+            if item.get("quantity") is not None and item["price"]["recurring"].get("usage_type") != "metered"
+        ]
+        wanted = min(len(candidates), round(len(subscriptions) * fraction))
+        return {"seat_changes": random.Random(seed).sample(candidates, wanted)}
 
-    started = time.monotonic()
-    world = build_world(users, seed, as_of=AS_OF)
-    write_warehouse(world, warehouse_url)
-    objects = stripe_objects(world)
-    app = StripeEmulator(now=int(AS_OF.timestamp()), rate_limit=STRIPE_RATE_LIMIT, api_keys={STRIPE_KEY})
-    app.load(objects)
-    server = EmulatorServer(app, port=port)
-    ready.send(
-        {
-            "subscriptions": len(objects["subscriptions"]),
-            "customers": len(objects["customers"]),
-            "seat_changes": _seat_changes(objects["subscriptions"], changed, seed),
-            "build_s": round(time.monotonic() - started, 1),
-        }
-    )
-    del world, objects
-    server.serve_forever()
-
-
-def _seat_changes(subscriptions: list[dict[str, Any]], fraction: float, seed: int) -> list[tuple[str, str, int]]:
-    """(subscription, item, new quantity): one seat more on `fraction` of all subscriptions."""
-    import random
-
-    candidates = [
-        (sub["id"], item["id"], int(item["quantity"]) + 1)
-        for sub in subscriptions
-        if sub["status"] in ("active", "trialing", "past_due")
-        for item in sub["items"]["data"][:1]
-        if item.get("quantity") is not None and item["price"]["recurring"].get("usage_type") != "metered"
-    ]
-    wanted = min(len(candidates), round(len(subscriptions) * fraction))
-    return random.Random(seed).sample(candidates, wanted)
+    return pick
 
 
 @dataclass
 class Emulators:
-    stripe_url: str
+    stripe: StripeWorld
     intercom_url: str
-    world: dict[str, Any]
-    processes: list[Any] = field(default_factory=list)
+    intercom_pid: int
 
-    def counters(self, url: str) -> Counter[str]:
-        return Counter(httpx.get(f"{url}/_emulator/requests", timeout=30).json())
+    @property
+    def stripe_url(self) -> str:
+        return self.stripe.url
 
-    def stripe_config(self, **settings: Any) -> None:
-        httpx.post(f"{self.stripe_url}/_emulator/config", json=settings, timeout=30).raise_for_status()
+    @property
+    def world(self) -> dict[str, Any]:
+        return self.stripe.summary
+
+    def intercom_counters(self) -> Counter[str]:
+        return Counter(httpx.get(f"{self.intercom_url}/_emulator/requests", timeout=30).json())
+
+    def cpu_s(self) -> dict[str, float]:
+        return {"stripe": self.stripe.cpu_s(), "intercom": process_cpu_s(self.intercom_pid)}
 
 
 @contextmanager
 def emulators(args: argparse.Namespace, warehouse_url: str) -> Iterator[Emulators]:
-    stripe_port, intercom_port = _free_port(), _free_port()
-    receive, send = mp.get_context("fork").Pipe(duplex=False)
-    stripe_process = mp.get_context("fork").Process(
-        target=_serve_world,
-        args=(args.users, args.seed, warehouse_url, stripe_port, args.changed, send),
-        daemon=True,
-    )
-    stripe_process.start()
+    intercom_port = free_port()
     intercom_args = ["--port", str(intercom_port), "--latency-ms", args.intercom_latency_ms, "--token", INTERCOM_TOKEN]
     intercom_args += ["--rate-limit-per-minute", str(args.intercom_rate_limit_per_minute)]
     intercom_process = subprocess.Popen(
         [sys.executable, "-m", "emulators", "intercom", *intercom_args], cwd=ROOT, stdout=subprocess.DEVNULL
     )
+    stripe_emulator = {"rate_limit": STRIPE_RATE_LIMIT, "api_keys": {STRIPE_KEY}}
     try:
-        world = receive.recv()  # blocks until the world is written and loaded
-        urls = (f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{intercom_port}")
-        for url in urls:
-            wait_until_healthy(url)
-        yield Emulators(*urls, world, [stripe_process, intercom_process])
+        with serve_stripe_world(
+            args.users,
+            args.seed,
+            AS_OF,
+            emulator=stripe_emulator,
+            warehouse_url=warehouse_url,
+            summarise=_seat_changes(args.changed, args.seed),
+        ) as stripe_world:
+            intercom_url = f"http://127.0.0.1:{intercom_port}"
+            wait_until_healthy(intercom_url)
+            yield Emulators(stripe_world, intercom_url, intercom_process.pid)
     finally:
         intercom_process.terminate()
         intercom_process.wait(timeout=30)
-        stripe_process.terminate()
-        stripe_process.join(timeout=30)
 
 
 # -- one night ----------------------------------------------------------------------------------
@@ -196,6 +175,21 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
     return values
 
 
+def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, float]]:
+    """Each step's wall time (start to success or failure), longest first: where a night goes."""
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    started: dict[str, float] = {}
+    took: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type=kinds):
+        if entry.step_key is None or entry.dagster_event is None:
+            continue
+        if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+            started[entry.step_key] = entry.timestamp
+        elif entry.step_key in started:
+            took[entry.step_key] = round(entry.timestamp - started[entry.step_key], 1)
+    return sorted(took.items(), key=lambda item: -item[1])
+
+
 def run_night(
     name: str, emu: Emulators, warehouse_url: str, requests_per_second: float, instance: dg.DagsterInstance
 ) -> dict[str, Any]:
@@ -208,23 +202,25 @@ def run_night(
         settings=SyncSettings(as_of=AS_OF.isoformat(), fx_rates=DEMO_FX_RATES),
         stripe_requests_per_second=requests_per_second,
     )
-    stripe_before, intercom_before = emu.counters(emu.stripe_url), emu.counters(emu.intercom_url)
+    stripe_before, intercom_before = emu.stripe.counters(), emu.intercom_counters()
+    emulator_cpu_before = emu.cpu_s()
     cpu_before, wall_before = time.process_time(), time.monotonic()
-    with RateSampler(lambda: emu.counters(emu.stripe_url)["total"]) as stripe_rate:
+    with RateSampler(lambda: emu.stripe.counters()["total"]) as stripe_rate:
         result = defs.resolve_job_def("nightly_sync").execute_in_process(
             resources=resources, run_config=RUN_CONFIG, instance=instance, raise_on_error=False
         )
     wall, cpu = time.monotonic() - wall_before, time.process_time() - cpu_before
-    stripe_calls = emu.counters(emu.stripe_url)["total"] - stripe_before["total"]
-    intercom = emu.counters(emu.intercom_url)
+    emulator_cpu = {name: round(cpu_s - emulator_cpu_before[name], 1) for name, cpu_s in emu.cpu_s().items()}
+    stripe_calls = emu.stripe.counters()["total"] - stripe_before["total"]
+    intercom = emu.intercom_counters()
     intercom.subtract(intercom_before)
     routes = {k.removeprefix("route:"): v for k, v in intercom.items() if k.startswith("route:") and v}
     contacts, companies = _metadata(result, "intercom_contacts"), _metadata(result, "intercom_companies")
     events = _metadata(result, "intercom_lifecycle_events")
     written = {
-        "contacts_created": int(contacts.get("contacts_created", 0)),
-        "contacts_updated": int(contacts.get("contacts_updated", 0)),
-        "companies_upserted": int(companies.get("companies_upserted", 0)),
+        "contacts_created": int(contacts.get("created", 0)),
+        "contacts_updated": int(contacts.get("updated", 0)),
+        "companies_upserted": int(companies.get("created", 0)) + int(companies.get("updated", 0)),
         "events_sent": int(events.get("events_sent", 0)),
     }
     records = sum(written.values())
@@ -237,6 +233,8 @@ def run_night(
         "success": result.success,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
+        "emulator_cpu_s": emulator_cpu,
+        "slowest_steps": _step_seconds(instance, result.run_id)[:6],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "stripe_calls": stripe_calls,
         "stripe_rate_per_s": round(stripe_rate.rate, 2),
@@ -260,11 +258,11 @@ def change_one_percent(emu: Emulators, warehouse_url: str, seed: int) -> dict[st
     """A seat more on the chosen subscriptions (through Stripe's API, so it emits its events) and
     one counted usage event more for as many users."""
     changes = emu.world["seat_changes"]
-    emu.stripe_config(rate_limit=None)  # the bench's own writes are not the job's Stripe budget
+    emu.stripe.configure(rate_limit=None)  # the bench's own writes are not the job's Stripe budget
     client = stripe.StripeClient(STRIPE_KEY, base_addresses={"api": emu.stripe_url})
     for subscription, item, quantity in changes:
         client.v1.subscriptions.update(subscription, {"items": [{"id": item, "quantity": quantity}]})
-    emu.stripe_config(rate_limit=STRIPE_RATE_LIMIT)
+    emu.stripe.configure(rate_limit=STRIPE_RATE_LIMIT)
     event_name = next(iter(DEFAULT_USAGE_METRICS.values()))
     engine = create_warehouse_engine(warehouse_url)
     with engine.begin() as conn:
@@ -283,7 +281,8 @@ def _print_stage(stage: dict[str, Any]) -> None:
     per_change = stage["intercom_calls_per_change"]
     print(
         f"({stage['stage']}) {'ok' if stage['success'] else 'FAILED'}: wall {stage['wall_s']} s, "
-        f"CPU {stage['cpu_s']} s, peak RSS {stage['peak_rss_mb']} MB, Stripe {stage['stripe_calls']:,} calls "
+        f"CPU {stage['cpu_s']} s (emulators {stage['emulator_cpu_s']}), peak RSS {stage['peak_rss_mb']} MB, "
+        f"Stripe {stage['stripe_calls']:,} calls "
         f"({stage['stripe_rate_per_s']}/s while reading), Intercom {stage['intercom_calls']:,} calls "
         f"({stage['intercom_writes']:,} writes, {stage['intercom_429']} 429s), written {stage['records_written']}, "
         f"{per_change} calls per record written, push {stage['push_s']} s at "
@@ -291,6 +290,7 @@ def _print_stage(stage: dict[str, Any]) -> None:
         flush=True,
     )
     print(f"    Intercom calls by route: {json.dumps(stage['intercom_routes'])}", flush=True)
+    print(f"    slowest steps (s): {stage['slowest_steps']}", flush=True)
 
 
 def main() -> None:
