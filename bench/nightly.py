@@ -23,6 +23,8 @@ is JSON; its keys are defined in bench/README.md.
 from __future__ import annotations
 
 import argparse
+import bisect
+import itertools
 import json
 import os
 import resource
@@ -64,7 +66,13 @@ STRIPE_RATE_LIMIT = 25  # per endpoint per second, the emulator's default (Strip
 SCHEMA_READS = "GET /data_attributes"  # the schema check every run starts with
 WRITE_PREFIXES = ("POST", "PUT", "DELETE")
 # The world's data is test-mode data: let lifecycle events go out, as they would in live mode.
-RUN_CONFIG = {"ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True}}}}
+# The console shows INFO and above: the push's progress, not every step event.
+RUN_CONFIG = {
+    "ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True}}},
+    "loggers": {"console": {"config": {"log_level": "INFO"}}},
+}
+PUSH_STEPS = ("intercom_companies", "intercom_contacts")
+STEPS_SHOWN = 8
 
 
 # -- the emulators, in child processes ---------------------------------------------------------
@@ -137,36 +145,45 @@ def emulators(args: argparse.Namespace, warehouse_url: str) -> Iterator[Emulator
 
 
 # -- one night ----------------------------------------------------------------------------------
-class RateSampler:
-    """Samples a counter every `interval_s`; the rate over the intervals in which it moved."""
+class Sampler:
+    """Every `interval_s`: wall clock, this process's CPU time and the Stripe emulator's request
+    counter, so that CPU per step and Stripe's rate while it was read come out of one series."""
 
-    def __init__(self, read: Any, interval_s: float = 0.5) -> None:
-        self._read, self.interval_s = read, interval_s
+    def __init__(self, stripe_calls: Any, interval_s: float = 0.5) -> None:
+        self._stripe_calls, self.interval_s = stripe_calls, interval_s
         self._stop = threading.Event()
-        self.active_intervals = 0
-        self.calls_in_active = 0
+        self.samples: list[tuple[float, float, int]] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        last = self._read()
-        while not self._stop.wait(self.interval_s):
-            now = self._read()
-            if now > last:
-                self.active_intervals += 1
-                self.calls_in_active += now - last
-            last = now
+    def _sample(self) -> None:
+        self.samples.append((time.time(), time.process_time(), self._stripe_calls()))
 
-    def __enter__(self) -> RateSampler:
+    def _run(self) -> None:
+        self._sample()
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    def __enter__(self) -> Sampler:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
+
+    def cpu_between(self, start: float, end: float) -> float:
+        """This process's CPU time between two wall-clock instants (to the nearest samples)."""
+        times = [t for t, _, _ in self.samples]
+        first = max(bisect.bisect_right(times, start) - 1, 0)
+        last = min(bisect.bisect_left(times, end), len(times) - 1)
+        return self.samples[last][1] - self.samples[first][1]
 
     @property
-    def rate(self) -> float:
-        return self.calls_in_active / (self.active_intervals * self.interval_s) if self.active_intervals else 0.0
+    def stripe_rate(self) -> float:
+        """Stripe calls per second over the intervals in which the counter moved."""
+        moved = [b[2] - a[2] for a, b in itertools.pairwise(self.samples) if b[2] > a[2]]
+        return sum(moved) / (len(moved) * self.interval_s) if moved else 0.0
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
@@ -176,19 +193,19 @@ def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
     return values
 
 
-def _step_seconds(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, float]]:
-    """Each step's wall time (start to success or failure), longest first: where a night goes."""
-    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
-    started: dict[str, float] = {}
-    took: dict[str, float] = {}
-    for entry in instance.all_logs(run_id, of_type=kinds):
-        if entry.step_key is None or entry.dagster_event is None:
+def _steps(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, float, float]]:
+    """(step, start, end) in wall-clock seconds, from the run's event log."""
+    starts: dict[str, float] = {}
+    steps = []
+    for entry in instance.all_logs(run_id):
+        event, step = entry.dagster_event, entry.step_key
+        if event is None or step is None:
             continue
-        if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-            started[entry.step_key] = entry.timestamp
-        elif entry.step_key in started:
-            took[entry.step_key] = round(entry.timestamp - started[entry.step_key], 1)
-    return sorted(took.items(), key=lambda item: -item[1])
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[step] = entry.timestamp
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            steps.append((step, starts.get(step, entry.timestamp), entry.timestamp))
+    return steps
 
 
 def run_night(
@@ -206,12 +223,12 @@ def run_night(
     stripe_before, intercom_before = emu.stripe.counters(), emu.intercom_counters()
     emulator_cpu_before = emu.cpu_s()
     cpu_before, wall_before = time.process_time(), time.monotonic()
-    with RateSampler(lambda: emu.stripe.counters()["total"]) as stripe_rate:
+    with Sampler(lambda: emu.stripe.counters()["total"]) as sampler:
         result = defs.resolve_job_def("nightly_sync").execute_in_process(
             resources=resources, run_config=RUN_CONFIG, instance=instance, raise_on_error=False
         )
     wall, cpu = time.monotonic() - wall_before, time.process_time() - cpu_before
-    emulator_cpu = {name: round(cpu_s - emulator_cpu_before[name], 1) for name, cpu_s in emu.cpu_s().items()}
+    emulator_cpu = {k: round(v - emulator_cpu_before[k], 1) for k, v in emu.cpu_s().items()}
     stripe_calls = emu.stripe.counters()["total"] - stripe_before["total"]
     intercom = emu.intercom_counters()
     intercom.subtract(intercom_before)
@@ -228,17 +245,19 @@ def run_night(
     calls = intercom["total"]
     schema_reads = sum(v for k, v in routes.items() if k.startswith(SCHEMA_READS))
     push_requests = int(contacts.get("requests", 0)) + int(companies.get("requests", 0))
-    push_cpu_s = float(contacts.get("cpu_s", 0.0)) + float(companies.get("cpu_s", 0.0))
+    steps = {
+        step: (end - start, sampler.cpu_between(start, end)) for step, start, end in _steps(instance, result.run_id)
+    }
+    push_cpu_s = sum(steps.get(step, (0.0, 0.0))[1] for step in PUSH_STEPS)
     return {
         "stage": name,
         "success": result.success,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
         "emulator_cpu_s": emulator_cpu,
-        "slowest_steps": _step_seconds(instance, result.run_id)[:6],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "stripe_calls": stripe_calls,
-        "stripe_rate_per_s": round(stripe_rate.rate, 2),
+        "stripe_rate_per_s": round(sampler.stripe_rate, 2),
         "intercom_calls": calls,
         "intercom_writes": sum(v for k, v in routes.items() if k.startswith(WRITE_PREFIXES)),
         "intercom_429": intercom["status:429"],
@@ -251,6 +270,8 @@ def run_night(
         "push_s": round(float(contacts.get("duration_s", 0.0)) + float(companies.get("duration_s", 0.0)), 1),
         "push_requests": push_requests,
         "push_cpu_ms_per_call": round(1000 * push_cpu_s / push_requests, 3) if push_requests else None,
+        "steps": steps,
+        "outside_steps_s": round(wall - sum(w for w, _ in steps.values()), 1),
     }
 
 
@@ -291,7 +312,9 @@ def _print_stage(stage: dict[str, Any]) -> None:
         flush=True,
     )
     print(f"    Intercom calls by route: {json.dumps(stage['intercom_routes'])}", flush=True)
-    print(f"    slowest steps (s): {stage['slowest_steps']}", flush=True)
+    slowest = sorted(stage["steps"].items(), key=lambda step: -step[1][0])[:STEPS_SHOWN]
+    shown = ", ".join(f"{step} {wall:.1f}/{cpu:.1f}" for step, (wall, cpu) in slowest)
+    print(f"    slowest steps (wall/CPU s): {shown}; outside steps {stage['outside_steps_s']} s", flush=True)
 
 
 def main() -> None:
