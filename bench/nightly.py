@@ -71,7 +71,6 @@ RUN_CONFIG = {
     "ops": {"intercom_lifecycle_events": {"config": {"allow_test_mode": True}}},
     "loggers": {"console": {"config": {"log_level": "INFO"}}},
 }
-PUSH_STEPS = ("intercom_companies", "intercom_contacts")
 STEPS_SHOWN = 8
 
 
@@ -248,7 +247,7 @@ def run_night(
     steps = {
         step: (end - start, sampler.cpu_between(start, end)) for step, start, end in _steps(instance, result.run_id)
     }
-    push_cpu_s = sum(steps.get(step, (0.0, 0.0))[1] for step in PUSH_STEPS)
+    push_cpu_s = float(contacts.get("cpu_s", 0.0)) + float(companies.get("cpu_s", 0.0))
     return {
         "stage": name,
         "success": result.success,
