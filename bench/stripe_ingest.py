@@ -1,7 +1,8 @@
 """Stripe ingest: a full listing under the request budget, then a 1 %-changed night and a quiet one.
 
-Builds a demo world of `--users` into the Stripe emulator (Stripe's 25/s per-endpoint limit on)
-and a state store, then runs `sync_stripe_snapshot` three times:
+Builds a demo world of `--users` into the Stripe emulator, which runs in its own process (Stripe's
+25/s per-endpoint limit on, 20-60 ms per call), so this process's CPU is the client's alone, and a
+state store, then runs `sync_stripe_snapshot` three times:
 
 1. a full listing at the test-mode budget (25 requests/s): wall time, calls, and the budget's
    utilisation (listing calls per second over the budget);
@@ -20,20 +21,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import stripe
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from assets.ingest.stripe_store import StripeSnapshotStore
 from assets.ingest.stripe_sync import IngestOptions, IngestSummary, sync_stripe_snapshot
-from emulators.demo_world.stripe_world import stripe_objects
-from emulators.demo_world.world import build_world
-from emulators.http import EmulatorServer
-from emulators.stripe import StripeEmulator
+from bench.stripe_world import StripeWorld, serve_stripe_world
 from resources.state.store import StateStore
 from resources.stripe import StripeResource
 from resources.stripe_ranges import Listing, list_concurrently
@@ -42,22 +46,40 @@ KEY = "sk_test_bench"
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def _sync(url: str, budget: float, store: StateStore, now: int, concurrency: int) -> tuple[IngestSummary, float]:
-    reader = StripeResource(api_key=KEY, base_url=url, requests_per_second=budget, max_concurrency=concurrency).reader()
-    started = time.monotonic()
+@dataclass
+class Timed:
+    summary: IngestSummary
+    wall_s: float
+    cpu_s: float  # this process's CPU: the client's
+    emulator_cpu_s: float
+
+
+def _sync(world: StripeWorld, budget: float, store: StateStore, now: int, concurrency: int) -> Timed:
+    reader = StripeResource(
+        api_key=KEY, base_url=world.url, requests_per_second=budget, max_concurrency=concurrency
+    ).reader()
+    started, cpu, emulator_cpu = time.monotonic(), time.process_time(), world.cpu_s()
     summary = sync_stripe_snapshot(reader, StripeSnapshotStore(store), IngestOptions(now))
-    return summary, time.monotonic() - started
+    return Timed(summary, time.monotonic() - started, time.process_time() - cpu, world.cpu_s() - emulator_cpu)
 
 
-def _change(client: stripe.StripeClient, subscriptions: list[dict], share: float, seed: int) -> int:
-    live = [s for s in subscriptions if s["status"] in ("active", "trialing", "past_due")]
-    picked = random.Random(seed).sample(live, max(1, int(len(subscriptions) * share)))
-    for sub in picked:
-        item = sub["items"]["data"][0]
-        client.v1.subscriptions.update(
-            sub["id"], {"items": [{"id": item["id"], "quantity": (item.get("quantity") or 1) + 1}]}
-        )
-    return len(picked)
+def _seats_to_change(share: float, seed: int) -> Any:
+    """Runs in the emulator's child: (subscription, item, new quantity) for `share` of the live ones."""
+
+    def pick(objects: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        subscriptions = objects["subscriptions"]
+        live = [s for s in subscriptions if s["status"] in ("active", "trialing", "past_due")]
+        picked = random.Random(seed).sample(live, max(1, int(len(subscriptions) * share)))
+        items = [(s["id"], s["items"]["data"][0]) for s in picked]
+        return {"seat_changes": [(sub, item["id"], (item.get("quantity") or 1) + 1) for sub, item in items]}
+
+    return pick
+
+
+def _change(client: stripe.StripeClient, seat_changes: list[tuple[str, str, int]]) -> int:
+    for subscription, item, quantity in seat_changes:
+        client.v1.subscriptions.update(subscription, {"items": [{"id": item, "quantity": quantity}]})
+    return len(seat_changes)
 
 
 def main() -> None:
@@ -68,36 +90,43 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
-    world = build_world(args.users, args.seed, as_of=AS_OF)
-    objects = stripe_objects(world)
-    app = StripeEmulator(now=int(AS_OF.timestamp()), rate_limit=None, latency_ms=(20.0, 60.0))
-    app.load(objects)
-    with tempfile.TemporaryDirectory() as tmp, EmulatorServer(app) as server:
+    emulator = {"rate_limit": None, "latency_ms": (20.0, 60.0)}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve_stripe_world(
+            args.users, args.seed, AS_OF, emulator=emulator, summarise=_seats_to_change(0.01, args.seed)
+        ) as world,
+    ):
         store = StateStore(f"sqlite:///{Path(tmp) / 'state.db'}")
         store.create_all()
-        app.configure(rate_limit=25)  # Stripe's per-endpoint limit
-        now = int(AS_OF.timestamp())
-        full, full_s = _sync(server.url, args.budget, store, now, args.concurrency)
+        world.configure(rate_limit=25)  # Stripe's per-endpoint limit
+        full = _sync(world, args.budget, store, int(AS_OF.timestamp()), args.concurrency)
+        pages = full.summary.listing_calls or 1
         print(
-            f"full listing: {sum(full.listed.values()):,} objects {full.listed}, {full.stripe_calls} calls "
-            f"({full.listing_calls} listing) in {full_s:.1f} s; utilisation {full.budget_utilisation} of "
-            f"{args.budget:g}/s; 429s {full.stripe_rate_limited}"
+            f"full listing: {sum(full.summary.listed.values()):,} objects {full.summary.listed}, "
+            f"{full.summary.stripe_calls} calls ({full.summary.listing_calls} listing) in {full.wall_s:.1f} s; "
+            f"utilisation {full.summary.budget_utilisation} of {args.budget:g}/s; "
+            f"429s {full.summary.stripe_rate_limited}; "
+            f"CPU per listing call: client {1000 * full.cpu_s / pages:.1f} ms, emulator "
+            f"{1000 * full.emulator_cpu_s / pages:.1f} ms"
         )
-        app.configure(rate_limit=None)  # the changes below are setup, not measured
-        client = stripe.StripeClient(KEY, base_addresses={"api": server.url})
-        app.advance(3600)
-        changed = _change(client, objects["subscriptions"], 0.01, args.seed)
-        app.configure(rate_limit=25)
-        night, night_s = _sync(server.url, args.budget, store, app.state.now, args.concurrency)
+        world.configure(rate_limit=None)  # the changes below are setup, not measured
+        client = stripe.StripeClient(KEY, base_addresses={"api": world.url})
+        world.advance(3600)
+        changed = _change(client, world.summary["seat_changes"])
+        world.configure(rate_limit=25)
+        night = _sync(world, args.budget, store, world.advance(0), args.concurrency)
         print(
-            f"1% night: {changed} subscriptions changed, {night.events_read} events read, {night.stripe_calls} "
-            f"calls ({night.stripe_calls / full.stripe_calls:.3f} of the full listing's) in {night_s:.1f} s; "
-            f"refetched {night.objects_refetched}"
+            f"1% night: {changed} subscriptions changed, {night.summary.events_read} events read, "
+            f"{night.summary.stripe_calls} calls ({night.summary.stripe_calls / full.summary.stripe_calls:.3f} "
+            f"of the full listing's) in {night.wall_s:.1f} s; refetched {night.summary.objects_refetched}"
         )
-        app.advance(3600)
-        quiet, quiet_s = _sync(server.url, args.budget, store, app.state.now, args.concurrency)
-        print(f"quiet night: {quiet.stripe_calls} calls {quiet.stripe_calls_by_endpoint} in {quiet_s:.1f} s")
-        pacing = StripeResource(api_key=KEY, base_url=server.url, requests_per_second=args.budget).reader()
+        quiet = _sync(world, args.budget, store, world.advance(3600), args.concurrency)
+        print(
+            f"quiet night: {quiet.summary.stripe_calls} calls {quiet.summary.stripe_calls_by_endpoint} "
+            f"in {quiet.wall_s:.1f} s"
+        )
+        pacing = StripeResource(api_key=KEY, base_url=world.url, requests_per_second=args.budget).reader()
         started = time.monotonic()
         listed = list_concurrently(pacing.page, [Listing("customers")], max_concurrency=args.concurrency, page_size=10)
         pacing_s, usage = time.monotonic() - started, pacing.usage()
@@ -107,18 +136,22 @@ def main() -> None:
             f"{usage.calls / pacing_s:.1f} calls/s = {pacing_utilisation} of the budget; 429s {usage.rate_limited}"
         )
         store.dispose()
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(
         json.dumps(
             {
                 "users": args.users,
-                "subscriptions": full.listed.get("subscription", 0),
+                "subscriptions": full.summary.listed.get("subscription", 0),
                 "budget_per_second": args.budget,
-                "stripe_calls_full": full.stripe_calls,
-                "full_seconds": round(full_s, 1),
-                "budget_utilisation": full.budget_utilisation,
-                "stripe_calls_night_1pct": night.stripe_calls,
-                "night_1pct_ratio": round(night.stripe_calls / full.stripe_calls, 4),
-                "stripe_calls_noop": quiet.stripe_calls,
+                "stripe_calls_full": full.summary.stripe_calls,
+                "full_seconds": round(full.wall_s, 1),
+                "budget_utilisation": full.summary.budget_utilisation,
+                "client_cpu_ms_per_listing_call": round(1000 * full.cpu_s / pages, 2),
+                "emulator_cpu_ms_per_listing_call": round(1000 * full.emulator_cpu_s / pages, 2),
+                "stripe_calls_night_1pct": night.summary.stripe_calls,
+                "night_1pct_ratio": round(night.summary.stripe_calls / full.summary.stripe_calls, 4),
+                "stripe_calls_noop": quiet.summary.stripe_calls,
                 "pacing_utilisation": pacing_utilisation,
             }
         )

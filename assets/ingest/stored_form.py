@@ -8,6 +8,10 @@
   a new one needs the subscription fetched again.
 - A price carries its `tiers` (the list expands them; events never carry them; they never change).
 
+Payloads are the API's JSON as the reader decoded it. The stored form is a new dict wherever it
+differs, never a change in place: an event's payload is logged as Stripe sent it. Parts that do
+not change are shared, not copied (a full listing of a million subscriptions copies nothing twice).
+
 Pure: no Dagster, no HTTP.
 """
 
@@ -15,8 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-from assets.ingest.stripe_store import plain
 
 StripeObject = dict[str, Any]
 
@@ -26,10 +28,11 @@ def _id(value: Any) -> Any:
 
 
 def stored_subscription(subscription: Mapping[str, Any]) -> StripeObject:
-    sub = plain(subscription)
+    sub = dict(subscription)
     sub["customer"] = _id(sub.get("customer"))
-    for item in (sub.get("items") or {}).get("data") or []:
-        item["price"] = _id(item.get("price"))
+    items = sub.get("items")
+    if items and items.get("data"):
+        sub["items"] = {**items, "data": [{**item, "price": _id(item.get("price"))} for item in items["data"]]}
     return sub
 
 
@@ -68,7 +71,7 @@ def with_known_discounts(subscription: StripeObject, known: Mapping[str, StripeO
 def stored_price(price: Mapping[str, Any], previous: Mapping[str, Any] | None) -> StripeObject | None:
     """The price with its tiers (from the listing, or kept from `previous`); None when its tiers
     are unknown and it has to be fetched with them expanded."""
-    stored = plain(price)
+    stored = dict(price)
     if "tiers" in stored:
         return stored
     if previous is not None and "tiers" in previous:

@@ -1,8 +1,8 @@
 """Stripe as the stored snapshot shows it: what later stages read instead of listing Stripe again.
 
-The lifecycle events read subscriptions, prices, products, coupons and events through the same
-methods `StripeResource` offers; `StoredStripe` answers them from the snapshot and the event log
-the ingest committed this run. Events older than the log (a first run's look-back, or a lifecycle
+The lifecycle events read subscriptions, prices, products, coupons and events through the
+`StripeSource` protocol (assets/lifecycle/source.py); `StoredStripe` answers it from the snapshot
+and the event log the ingest committed this run. Events older than the log (a first run's look-back, or a lifecycle
 cursor from before the log began) come from Stripe itself, lazily, so a run that needs none makes
 no call.
 
@@ -49,9 +49,6 @@ class StoredStripe:
 
     def list_coupons(self) -> list[StripeObject]:
         return list(self.store.load("coupon").values())
-
-    def list_customers(self) -> list[StripeObject]:
-        return list(self.store.load("customer").values())
 
     def list_events(self, types: list[str], created_gte: int | None = None) -> Iterator[StripeObject]:
         """Events of these types created at or after `created_gte`, newest first: the log's, then

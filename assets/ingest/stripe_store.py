@@ -16,8 +16,7 @@ events again.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,12 +50,6 @@ class Changes:
     deletes: dict[str, list[str]] = field(default_factory=dict)
     replace_all: bool = False
     events: list[StripeObject] = field(default_factory=list)
-
-
-def plain(payload: Mapping[str, Any]) -> StripeObject:
-    """The JSON the API sent: the SDK reads decimal strings as Decimal; store them as strings."""
-    result: StripeObject = json.loads(json.dumps(payload, default=str))
-    return result
 
 
 class StripeSnapshotStore:

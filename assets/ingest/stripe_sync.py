@@ -35,7 +35,7 @@ from assets.ingest.stored_form import (
     stored_subscription,
     with_known_discounts,
 )
-from assets.ingest.stripe_store import KINDS, Changes, IngestCursor, StripeSnapshotStore, plain
+from assets.ingest.stripe_store import KINDS, Changes, IngestCursor, StripeSnapshotStore
 from resources.stripe import SUBSCRIPTION_EXPAND, SUBSCRIPTION_RETRIEVE_EXPAND, StripeReader
 from resources.stripe_ranges import Listing
 
@@ -146,7 +146,7 @@ def read_events(
         for name in types
     ]
     found = reader.list_all(listings)
-    merged = [plain(e) for name in types for e in found[name]]
+    merged = [e for name in types for e in found[name]]
     merged.sort(key=lambda e: e["created"], reverse=True)  # stable: keeps Stripe's order within a second
     return merged
 
@@ -229,7 +229,7 @@ def _stored(kind: str, payload: Mapping[str, Any], before: Mapping[str, Any] | N
         return stored_subscription(payload)
     if kind == "price":
         return stored_price(payload, before)
-    return plain(payload)
+    return dict(payload)
 
 
 def _listed(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """What lifecycle collection reads from Stripe: a small protocol, so it needs no Dagster resource.
 
-`resources.stripe.StripeResource` satisfies it; any object with these methods does (a replay of
-stored payloads, a second Stripe account).
+The jobs pass `assets.ingest.stored_reader.StoredStripe` (the stored snapshot and its event log);
+any object with these methods does (a replay of stored payloads, a second Stripe account).
 """
 
 from __future__ import annotations

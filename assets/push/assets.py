@@ -96,6 +96,7 @@ def push_metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[s
         "requests": summary.requests,
         "rate_limited": summary.rate_limited,
         "duration_s": summary.duration_s,
+        "cpu_s": summary.cpu_s,
         "plan_sample": dg.MetadataValue.md(sample.to_markdown(index=False) if len(sample) else "_nothing to send_"),
     }
     if plan.model == "contact":

@@ -258,3 +258,30 @@ def test_a_quiet_night_costs_only_the_event_pages(harness: Harness) -> None:
     # One page of the objects' events and one of the billing events; nothing listed or fetched.
     assert quiet.stripe_calls_by_endpoint == {"GET /v1/events": 2} and quiet.stripe_calls == 2
     assert (quiet.objects_refetched, quiet.objects_changed, quiet.objects_deleted) == (0, {}, {})
+
+
+def test_a_subscription_with_more_items_than_stripe_embeds_is_stored_whole(harness: Harness) -> None:
+    """Stripe embeds a few items and says `has_more`: the rest are listed from
+    /v1/subscription_items, on the full listing and on a night's event, never a partial list."""
+    catalog = _catalog(harness.client)
+    monthly = {"currency": "usd", "recurring": {"interval": "month"}, "product": catalog.team}
+    prices = [harness.client.v1.prices.create({**monthly, "unit_amount": 100 * (i + 1)}).id for i in range(5)]  # type: ignore[arg-type]
+    items = [{"price": p, "quantity": 2} for p in prices]
+    customer = _customer(harness.client, "many@example.com")
+    listed = harness.client.v1.subscriptions.create({"customer": customer, "items": items}).id  # type: ignore[arg-type]
+    harness.app.embedded_items_limit = 2  # Stripe embeds a few items, then says has_more
+    embedded = harness.client.v1.subscriptions.retrieve(listed).to_dict()["items"]
+    assert len(embedded["data"]) == 2 and embedded["has_more"]
+
+    first = harness.sync()
+    assert first.mode == "full"
+    harness.advance(days(1))
+    from_event = harness.client.v1.subscriptions.create({"customer": customer, "items": items}).id  # type: ignore[arg-type]
+    night = harness.sync()
+    assert (night.mode, night.objects_changed.get("subscription")) == ("incremental", 1)
+
+    stored = harness.snapshot()["subscription"]
+    for sub_id in (listed, from_event):
+        whole = stored[sub_id]["items"]
+        assert [i["price"] for i in whole["data"]] == prices and whole["has_more"] is False
+    assert stored == harness.full_listing()["subscription"]

@@ -1,6 +1,6 @@
-"""The lifecycle service on plain types, called directly without Dagster: a Stripe reader (the
-Stripe emulator over HTTP), an Intercom client (the Intercom emulator in process), the ledger and
-the store (SQLite and PostgreSQL)."""
+"""The lifecycle service on plain types, called directly without Dagster: Stripe as the stored
+snapshot shows it (synced from the Stripe emulator over HTTP first, as the jobs do), an Intercom
+client (the Intercom emulator in process), the ledger and the store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from assets.ingest.stored_reader import StoredStripe
+from assets.ingest.stripe_store import StripeSnapshotStore
+from assets.ingest.stripe_sync import IngestOptions, sync_stripe_snapshot
 from assets.lifecycle.collect import CollectOptions
 from assets.lifecycle.ledger import EventLedger
 from assets.lifecycle.model import resolve_event_names
@@ -36,7 +39,10 @@ def run(stripe_emulator, intercom_app, token, store, customers, users, **options
     collect = CollectOptions(
         now=now, names=resolve_event_names(), rules=RevenueRules(), lookback=timedelta(days=7), allow_test_mode=True
     )
-    reader = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000)
+    live = StripeResource(api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000).reader()
+    snapshot = StripeSnapshotStore(store)
+    sync_stripe_snapshot(live, snapshot, IngestOptions(stripe_emulator.app.state.now))
+    reader = StoredStripe(snapshot, live)
     intercom = inprocess_intercom(intercom_app, token, max_retries=0)
     return intercom.run_with_client(
         lambda client: sync_lifecycle_events(

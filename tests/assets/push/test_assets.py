@@ -97,6 +97,7 @@ def test_push_reports_summary_counts_then_fails_above_the_error_rate(intercom_ap
     joined = result.output_for_node("segment_membership").join(contacts, "contact")
     assert (pushed["created"], pushed["updated"]) == (10, 0)
     assert pushed["attributes_written"] == int(joined[columns].notna().sum().sum())  # empty values are not sent
+    assert 0 < pushed["cpu_s"] <= pushed["duration_s"] * 2  # the client's CPU, for the benches (2 cores at most)
     assert metadata(result, "intercom_companies")["created"] == 2
 
     changed = contacts.assign(mrr=contacts["mrr"] + 1)
