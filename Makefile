@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui ui-test lint bench clean
+.PHONY: demo test ui ui-test lint bench bench-full clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("revsync needs Python 3.11+, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -44,15 +44,34 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-## Every benchmark (PostgreSQL for the last two). NIGHTLY_USERS=100000 for the full-size whole-run bench.
+## Every benchmark, at sizes that finish in about 10 minutes on a laptop (PostgreSQL for usage and
+## nightly), on the emulators (REVSYNC_ENV=demo). The full sizes bench/README.md reports: `make bench-full`, or set the variables below.
+REVENUE_ROWS ?= 200000
+REVENUE_SAMPLE ?= 10000
+PUSH_USERS ?= 2000
+PUSH_SDK_USERS ?= 200
+STRIPE_USERS ?= 2000
+UI_USERS ?= 1000
+UI_REPEAT ?= 1
+USAGE_EVENTS ?= 1000000
+USAGE_USERS ?= 100000
+USAGE_REPEATS ?= 1
 NIGHTLY_USERS ?= 10000
+bench: export REVSYNC_ENV ?= demo
 bench: $(VENV)/.bench-installed
 	bash .ci/postgres-up
-	$(PY) bench/revenue.py
-	$(PY) bench/intercom_push.py
-	$(PY) bench/ui_launch.py
-	$(PY) bench/usage.py
+	$(PY) bench/revenue.py --rows $(REVENUE_ROWS) --sample $(REVENUE_SAMPLE)
+	$(PY) bench/intercom_push.py --users $(PUSH_USERS) --sdk-users $(PUSH_SDK_USERS)
+	$(PY) bench/stripe_ingest.py --users $(STRIPE_USERS)
+	$(PY) bench/ui_launch.py --users $(UI_USERS) --repeat $(UI_REPEAT)
+	$(PY) bench/usage.py --events $(USAGE_EVENTS) --users $(USAGE_USERS) --repeats $(USAGE_REPEATS)
 	$(PY) bench/nightly.py --users $(NIGHTLY_USERS)
+
+## The sizes bench/README.md reports (well over an hour on a 2-core machine).
+bench-full:
+	$(MAKE) bench REVENUE_ROWS=1000000 REVENUE_SAMPLE=50000 PUSH_USERS=10000 PUSH_SDK_USERS=1000 \
+		STRIPE_USERS=20000 UI_REPEAT=3 USAGE_EVENTS=10000000 USAGE_USERS=1000000 USAGE_REPEATS=3 \
+		NIGHTLY_USERS=100000
 
 clean:
 	rm -rf data $(DAGSTER_HOME)

@@ -31,8 +31,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resources.settings import DEFAULT_USAGE_METRICS  # noqa: E402
-from resources.usage_query import per_user_counts, usage_aggregate_query  # noqa: E402
+from resources.usage_query import DEFAULT_USAGE_METRICS, per_user_counts, usage_aggregate_query  # noqa: E402
 from resources.warehouse import WarehouseResource, create_warehouse_engine  # noqa: E402
 from tests.fixtures.databases import fresh_postgres_database, postgres_admin_url  # noqa: E402
 

@@ -8,14 +8,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr, field_validator
 
 from resources import setting_checks
-
-# Usage attribute name -> warehouse event name (README's attribute table lists what each yields).
-DEFAULT_USAGE_METRICS: dict[str, str] = {
-    "reports_created": "report_created",
-    "projects_created": "project_created",
-    "users_invited": "teammate_invited",
-}
-
+from resources.usage_query import DEFAULT_USAGE_METRICS
 
 # The environment variable behind each setting in production (orchestration/environments.py), named in errors.
 ENV = {

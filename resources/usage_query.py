@@ -18,6 +18,12 @@ import sqlalchemy as sa
 
 from resources.warehouse_schema import WarehouseTables, utc_param, utc_sortable
 
+# Usage attribute name -> warehouse event name (README's attribute table lists what each yields).
+DEFAULT_USAGE_METRICS: dict[str, str] = {
+    "reports_created": "report_created",
+    "projects_created": "project_created",
+    "users_invited": "teammate_invited",
+}
 WINDOW_SUFFIX = "_30d"
 RESERVED_COLUMNS = frozenset({"user_id", "last_active_at"})
 # Inline constants keep the printed SQL readable (`THEN 1`, not a bound parameter).

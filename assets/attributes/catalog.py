@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from resources.settings import DEFAULT_USAGE_METRICS
+from resources.usage_query import DEFAULT_USAGE_METRICS
 
 Model = Literal["contact", "company"]
 DataType = Literal["string", "integer", "float", "boolean", "date"]

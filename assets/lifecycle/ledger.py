@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from assets.lifecycle.model import LifecycleEvent, LifecycleType, utc
 from assets.lifecycle.policy import SentFact
-from resources.state import StateStore
+from resources.state.store import StateStore
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # An event whose customer reaches no user yet: kept (user_id "") and addressed on a later run.

@@ -18,8 +18,9 @@ import pandas as pd
 
 from assets.lifecycle.ledger import EventLedger, Outgoing
 from assets.lifecycle.model import LifecycleEvent
-from resources.intercom import IntercomAPIError, IntercomClient
-from resources.state import StateStore, SyncError
+from resources.intercom.client import IntercomClient
+from resources.intercom.errors import IntercomAPIError
+from resources.state.store import StateStore, SyncError
 
 SEND_BATCH = 500  # events in flight at most; the transport's pacer paces the calls
 

@@ -19,8 +19,8 @@ from assets.lifecycle.model import LifecycleEvent
 from assets.lifecycle.policy import NameBudget, event_name_budget
 from assets.lifecycle.send import SendSummary, address, recipients, send_pending
 from assets.lifecycle.source import StripeSource
-from resources.intercom import IntercomClient
-from resources.state import StateStore, SyncError
+from resources.intercom.client import IntercomClient
+from resources.state.store import StateStore, SyncError
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ asset writes the same names. Resource keys: `intercom` (IntercomResource), `stat
 """
 
 import os
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from assets import Log
 from assets.attributes import AttributeSpec
 from assets.metadata import sync_errors_table, table
 from assets.plays.attributes import sync_catalog
@@ -32,7 +34,7 @@ from assets.push.service import (
 )
 from resources.intercom import IntercomClient, IntercomResource
 from resources.settings import SyncSettings
-from resources.state import StateStoreResource
+from resources.state import StateStore, StateStoreResource
 
 SAMPLE_ROWS = 20
 PLAN_TABLE_ROWS = 500
@@ -109,6 +111,30 @@ def push_metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[s
     return metadata
 
 
+# `push_companies` and `push_contacts`: (client, store, records, specs, options, run_id, log).
+Push = Callable[
+    [IntercomClient, StateStore, pd.DataFrame, Sequence[AttributeSpec], PushOptions, str, Log],
+    Awaitable[tuple[PushSummary, PushPlan]],
+]
+
+
+def _push(
+    push: Push,
+    records: pd.DataFrame,
+    context: dg.AssetExecutionContext,
+    config: IntercomPushConfig,
+    intercom: IntercomResource,
+    state: StateStoreResource,
+    settings: SyncSettings,
+) -> dg.MaterializeResult:
+    """One push (companies or contacts) on a client of its own; its summary becomes the metadata."""
+    options = config.options(intercom)
+    summary, plan = intercom.run_with_client(
+        lambda client: push(client, state.store, records, _catalog(settings), options, context.run.run_id, context.log)
+    )
+    return _result(summary, plan, options)
+
+
 def _result(summary: PushSummary, plan: PushPlan, options: PushOptions) -> dg.MaterializeResult:
     metadata = push_metadata(summary, plan, dry_run=False)
     try:
@@ -171,19 +197,8 @@ def intercom_companies(
     `error_rate_percent`, `attributes_written`, `cleared`, `requests`, `rate_limited`, `duration_s`,
     and `plan_sample` (`attribute: old → new`).
     """
-    options = config.options(intercom)
-    summary, plan = intercom.run_with_client(
-        lambda client: push_companies(
-            client,
-            state.store,
-            segment_membership.join(company_attributes, "company"),
-            _catalog(settings),
-            options,
-            context.run.run_id,
-            context.log,
-        ),
-    )
-    return _result(summary, plan, options)
+    records = segment_membership.join(company_attributes, "company")
+    return _push(push_companies, records, context, config, intercom, state, settings)
 
 
 @dg.asset(**COMMON, deps=[intercom_data_attributes, intercom_companies, MEMBERSHIP_HISTORY])
@@ -203,19 +218,8 @@ def intercom_contacts(
     (409 recovery, leads, shared and changed emails) are in docs/push.md. Metadata: as
     `intercom_companies`, plus `attached`, `detached` (company attachments) and `adopted` (leads).
     """
-    options = config.options(intercom)
-    summary, plan = intercom.run_with_client(
-        lambda client: push_contacts(
-            client,
-            state.store,
-            segment_membership.join(contact_attributes, "contact"),
-            _catalog(settings),
-            options,
-            context.run.run_id,
-            context.log,
-        ),
-    )
-    return _result(summary, plan, options)
+    records = segment_membership.join(contact_attributes, "contact")
+    return _push(push_contacts, records, context, config, intercom, state, settings)
 
 
 class PushPlanConfig(dg.Config):

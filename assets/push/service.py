@@ -34,8 +34,9 @@ from assets.push.plan import (
     plan_contacts,
 )
 from assets.push.schema import SchemaPlan, plan_attribute_schema
-from resources.intercom import ContactConflict, IntercomAPIError, IntercomClient
-from resources.state import CompanyState, ContactState, StateStore, SyncError
+from resources.intercom.client import IntercomClient
+from resources.intercom.errors import ContactConflict, IntercomAPIError
+from resources.state.store import CompanyState, ContactState, StateStore, SyncError
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
-from resources.state import StateStore
+from resources.state.store import StateStore
 
 DAILY_COLUMNS = ["day", "customer_id", "account_id", "mrr_currency", "mrr_minor", "reporting_mrr_minor"]
 MOVEMENT_COLUMNS = ["day", "customer_id", "account_id", "mrr_before", "mrr_after", "mrr_delta", "movement"]

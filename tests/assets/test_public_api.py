@@ -1,5 +1,5 @@
 """Each asset group's package root is its plain-Python API: importable alone, without its
-Dagster assets module, and (for the revenue engine) without Dagster at all."""
+Dagster assets module; and every plain module (all but `assets.py`) loads no Dagster at all."""
 
 import importlib
 import inspect
@@ -12,17 +12,26 @@ import pytest
 
 GROUPS = ["ingest", "revenue", "attributes", "push", "lifecycle"]
 REPO = Path(__file__).resolve().parents[2]
+ALL_GROUPS = sorted(p.name for p in (REPO / "assets").iterdir() if (p / "__init__.py").exists())
+# These read Stripe through `resources.stripe`, whose module also holds the Dagster resource.
+LOADS_DAGSTER_THROUGH_STRIPE = {"assets.ingest.stripe_sync", "assets.ingest.stored_reader"}
 
 
-def _import_alone(module: str) -> dict[str, object]:
-    """Import `module` in a fresh interpreter; report which Dagster-side modules came with it."""
+def _plain_modules(group: str) -> list[str]:
+    names = sorted(p.stem for p in (REPO / "assets" / group).glob("*.py") if p.stem not in ("assets", "__init__"))
+    modules = [f"assets.{group}", *(f"assets.{group}.{name}" for name in names)]
+    return [m for m in modules if m not in LOADS_DAGSTER_THROUGH_STRIPE]
+
+
+def _import_alone(*modules: str) -> dict[str, object]:
+    """Import `modules` in a fresh interpreter; report which Dagster-side modules came with them."""
     probe = (
-        f"import json, sys; import {module}; "
+        f"import json, sys; import {', '.join(modules)}; "
         "print(json.dumps({'dagster': 'dagster' in sys.modules, "
         "'asset_modules': sorted(m for m in sys.modules if m.startswith('assets.') and m.endswith('.assets'))}))"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"import {module} failed alone:\n{done.stderr}"
+    assert done.returncode == 0, f"import {modules} failed alone:\n{done.stderr}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -34,6 +43,12 @@ def test_a_group_imports_alone_without_its_dagster_assets(group: str) -> None:
 
 def test_the_revenue_engine_imports_without_dagster() -> None:
     assert _import_alone("assets.revenue")["dagster"] is False
+
+
+@pytest.mark.parametrize("group", ALL_GROUPS)
+def test_plain_modules_load_no_dagster(group: str) -> None:
+    modules = _plain_modules(group)
+    assert _import_alone(*modules)["dagster"] is False, f"one of {modules} loads Dagster"
 
 
 @pytest.mark.parametrize("group", GROUPS)

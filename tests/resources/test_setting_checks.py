@@ -14,28 +14,24 @@ from resources.warehouse import create_warehouse_engine
 
 
 @pytest.mark.parametrize(
+    ("rates", "reason"),
+    [
+        ("eur=abc", "the rate of eur ('abc') is not a positive number"),
+        ("eur=0", "the rate of eur ('0') is not a positive number"),
+        ("eur=nan", "the rate of eur ('nan') is not a positive number"),
+        ("xyz=1.2", "'xyz' is not an ISO 4217 currency code"),
+        ("eur:1.08", "entry 'eur:1.08' is not of the form 'eur=1.08'"),
+    ],
+)
+def test_a_bad_fx_rate_is_refused_naming_the_variable_and_value(rates, reason):
+    with pytest.raises(ValidationError) as raised:
+        SyncSettings(fx_rates=rates)
+    assert f"REVSYNC_FX_RATES={rates!r}: {reason}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
     ("make", "message"),
     [
-        (
-            lambda: SyncSettings(fx_rates="eur=abc"),
-            "REVSYNC_FX_RATES='eur=abc': the rate of eur ('abc') is not a positive number",
-        ),
-        (
-            lambda: SyncSettings(fx_rates="eur=0"),
-            "REVSYNC_FX_RATES='eur=0': the rate of eur ('0') is not a positive number",
-        ),
-        (
-            lambda: SyncSettings(fx_rates="eur=nan"),
-            "REVSYNC_FX_RATES='eur=nan': the rate of eur ('nan') is not a positive number",
-        ),
-        (
-            lambda: SyncSettings(fx_rates="xyz=1.2"),
-            "REVSYNC_FX_RATES='xyz=1.2': 'xyz' is not an ISO 4217 currency code",
-        ),
-        (
-            lambda: SyncSettings(fx_rates="eur:1.08"),
-            "REVSYNC_FX_RATES='eur:1.08': entry 'eur:1.08' is not of the form 'eur=1.08'",
-        ),
         (
             lambda: SyncSettings(reporting_currency="xyz"),
             "REVSYNC_REPORTING_CURRENCY='xyz': not an ISO 4217 currency code (e.g. usd, eur, gbp)",

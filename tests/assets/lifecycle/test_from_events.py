@@ -13,17 +13,17 @@ from assets.lifecycle.model import (
     METADATA_KEYS,
     LifecycleEvent,
     LifecycleType,
-    Valuation,
     resolve_event_names,
     utc,
 )
-from assets.revenue import subscription_mrr
 from emulators.stripe import objects
 from tests.fixtures.stripe_events import (
     DAY,
     FREE,
+    NAMES,
     PRO,
     PRO_YEARLY,
+    VALUATION,
     T,
     event,
     invoice,
@@ -31,8 +31,11 @@ from tests.fixtures.stripe_events import (
     subscription,
 )
 
-VALUATION = Valuation(mrr=lambda view: subscription_mrr(view.pinned))
-NAMES = resolve_event_names()
+
+def open_cycle_invoice(invoice_id: str, **fields: Any) -> dict:
+    """A renewal invoice of 20.00 still open (what `invoice.payment_failed` carries)."""
+    return invoice(invoice_id, total=2000, billing_reason="subscription_cycle", status="open", **fields)
+
 
 TRIAL = subscription(status="trialing", trial_start=T, trial_end=T + 14 * DAY, latest_invoice="in_0")
 CONVERTED = subscription(trial_start=T, trial_end=T + 14 * DAY, latest_invoice="in_2")
@@ -205,12 +208,7 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[tuple[str, str]]]] = {
     ),
     "billing issue once per failure, not per retry": (
         [
-            event(
-                "e1",
-                "invoice.payment_failed",
-                T,
-                invoice("in_5", total=2000, billing_reason="subscription_cycle", status="open"),
-            ),
+            event("e1", "invoice.payment_failed", T, open_cycle_invoice("in_5")),
             event(
                 "e2",
                 "customer.subscription.updated",
@@ -218,35 +216,15 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[tuple[str, str]]]] = {
                 PAST_DUE,
                 {**PAST_DUE, "status": "active", "latest_invoice": "in_1"},
             ),
-            event(
-                "e3",
-                "invoice.payment_failed",
-                T + 3 * DAY,
-                invoice("in_5", total=2000, billing_reason="subscription_cycle", status="open", attempt_count=2),
-            ),
-            event(
-                "e4",
-                "invoice.payment_failed",
-                T + 5 * DAY,
-                invoice("in_5", total=2000, billing_reason="subscription_cycle", status="open", attempt_count=3),
-            ),
+            event("e3", "invoice.payment_failed", T + 3 * DAY, open_cycle_invoice("in_5", attempt_count=2)),
+            event("e4", "invoice.payment_failed", T + 5 * DAY, open_cycle_invoice("in_5", attempt_count=3)),
         ],
         [("had-billing-issue", "invoice:in_5:failed")],
     ),
     "two failed invoices are two billing issues": (
         [
-            event(
-                "e1",
-                "invoice.payment_failed",
-                T,
-                invoice("in_5", total=2000, billing_reason="subscription_cycle", status="open"),
-            ),
-            event(
-                "e2",
-                "invoice.payment_failed",
-                T + 31 * DAY,
-                invoice("in_6", total=2000, billing_reason="subscription_cycle", status="open"),
-            ),
+            event("e1", "invoice.payment_failed", T, open_cycle_invoice("in_5")),
+            event("e2", "invoice.payment_failed", T + 31 * DAY, open_cycle_invoice("in_6")),
         ],
         [("had-billing-issue", "invoice:in_5:failed"), ("had-billing-issue", "invoice:in_6:failed")],
     ),

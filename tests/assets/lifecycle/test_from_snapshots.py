@@ -6,13 +6,10 @@ from typing import Any
 
 import pytest
 
-from assets.lifecycle import Valuation, derive_from_events, resolve_event_names, utc
+from assets.lifecycle import derive_from_events, utc
 from assets.lifecycle.from_snapshots import Snapshot, derive_from_snapshots
-from assets.revenue import subscription_mrr
-from tests.fixtures.stripe_events import DAY, PRO, PRO_YEARLY, T, event, subscription
+from tests.fixtures.stripe_events import DAY, NAMES, PRO, PRO_YEARLY, VALUATION, T, event, subscription
 
-VALUATION = Valuation(mrr=lambda view: subscription_mrr(view.pinned))
-NAMES = resolve_event_names()
 BEFORE, AFTER = T + 10 * DAY, T + 11 * DAY  # the two snapshot times
 MID = BEFORE + 3600
 

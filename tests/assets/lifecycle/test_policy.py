@@ -11,9 +11,7 @@ from assets.lifecycle import derive_from_events
 from assets.lifecycle.model import (
     DEFAULT_EVENT_NAMES,
     LifecycleType,
-    Valuation,
     intercom_name_key,
-    resolve_event_names,
     utc,
 )
 from assets.lifecycle.policy import (
@@ -24,11 +22,7 @@ from assets.lifecycle.policy import (
     keep_mode,
     within_lookback,
 )
-from assets.revenue import subscription_mrr
-from tests.fixtures.stripe_events import DAY, T, event, subscription
-
-VALUATION = Valuation(mrr=lambda view: subscription_mrr(view.pinned))
-NAMES = resolve_event_names()
+from tests.fixtures.stripe_events import DAY, NAMES, VALUATION, T, event, subscription
 
 
 def trials(*created: int) -> list:
