@@ -8,6 +8,9 @@ from the run is scrubbed of the deployment's secrets (resources/alerts.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import dagster as dg
 
 from resources.alerts import AlertResource, redact, slack_message
@@ -40,50 +43,57 @@ def _step_error(event: dg.DagsterEvent) -> str:
     return error.message.strip() if error else ""
 
 
-def _send(
-    context: dg.RunStatusSensorContext,
-    title: str,
-    details: list[str],
-    counts: dict[str, int],
-    alerts: AlertResource,
-    secrets: list[str],
-) -> dg.SkipReason | None:
+@dataclass(frozen=True)
+class Alert:
+    """What one message says: its title, detail lines and counts (sent with the run's id, job and link)."""
+
+    title: str
+    details: list[str]
+    counts: dict[str, int]
+
+
+Compose = Callable[[dg.RunStatusSensorContext], Alert | dg.SkipReason]
+SensorDecorator = Callable[[Callable[..., dg.SkipReason | None]], dg.SensorDefinition]
+
+
+def _send(context: dg.RunStatusSensorContext, alert: Alert, alerts: AlertResource, secrets: list[str]) -> None:
     webhook = alerts.webhook()
-    if webhook is None:
-        return dg.SkipReason("REVSYNC_ALERT_WEBHOOK_URL is not set: no alert sent")
+    assert webhook is not None  # the caller skips without a URL
     run = context.dagster_run
-    fields = {"run": run.run_id, "job": run.job_name, **{k: str(v) for k, v in counts.items()}}
-    lines = [redact(line, secrets) for line in details[:MAX_DETAILS]]
+    fields = {"run": run.run_id, "job": run.job_name, **{k: str(v) for k, v in alert.counts.items()}}
+    lines = [redact(line, secrets) for line in alert.details[:MAX_DETAILS]]
     try:
-        webhook.send(slack_message(redact(title, secrets), fields, alerts.run_url(run.run_id), lines))
+        webhook.send(slack_message(redact(alert.title, secrets), fields, alerts.run_url(run.run_id), lines))
     finally:
         webhook.close()
-    return None
 
 
-def _secrets(
-    alerts: AlertResource,
-    stripe: StripeResource,
-    intercom: IntercomResource,
-    warehouse: WarehouseResource,
-    state: StateStoreResource,
-) -> list[str]:
-    return [alerts.webhook_url, stripe.api_key, intercom.access_token, warehouse.url, state.url]
+def _alert_sensor(decorator: SensorDecorator, compose: Compose) -> dg.SensorDefinition:
+    """A sensor that sends what `compose` makes of a run. It takes every resource holding one of the
+    deployment's secrets, so each text taken from the run is scrubbed of all of them."""
+
+    def evaluate(
+        context: dg.RunStatusSensorContext,
+        alerts: AlertResource,
+        stripe: StripeResource,
+        intercom: IntercomResource,
+        warehouse: WarehouseResource,
+        state: StateStoreResource,
+    ) -> dg.SkipReason | None:
+        alert = compose(context)
+        if isinstance(alert, dg.SkipReason):
+            return alert
+        if not alerts.webhook_url:
+            return dg.SkipReason("REVSYNC_ALERT_WEBHOOK_URL is not set: no alert sent")
+        secrets = [alerts.webhook_url, stripe.api_key, intercom.access_token, warehouse.url, state.url]
+        _send(context, alert, alerts, secrets)
+        return None
+
+    evaluate.__doc__ = compose.__doc__
+    return decorator(evaluate)
 
 
-@dg.run_failure_sensor(
-    name="run_failure_alert",
-    description="Posts one webhook message per failed run: failing steps and checks, counts, a link to the run.",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def run_failure_alert(
-    context: dg.RunFailureSensorContext,
-    alerts: AlertResource,
-    stripe: StripeResource,
-    intercom: IntercomResource,
-    warehouse: WarehouseResource,
-    state: StateStoreResource,
-) -> dg.SkipReason | None:
+def _run_failed(context: dg.RunStatusSensorContext) -> Alert:
     """One message per failed run, naming the failing steps (with their errors) and failed checks."""
     steps = [
         f"step {event.step_key}: {_step_error(event)}" for event in _events(context, dg.DagsterEventType.STEP_FAILURE)
@@ -94,36 +104,33 @@ def run_failure_alert(
         "failed checks": len(checks),
         "assets materialized": len(_events(context, dg.DagsterEventType.ASSET_MATERIALIZATION)),
     }
-    title = f"revsync: {context.dagster_run.job_name} failed"
-    return _send(
-        context, title, [*checks, *steps], counts, alerts, _secrets(alerts, stripe, intercom, warehouse, state)
-    )
+    return Alert(f"revsync: {context.dagster_run.job_name} failed", [*checks, *steps], counts)
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    name="failed_checks_alert",
-    description="Posts one webhook message per successful run whose checks warned or were acknowledged.",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-def failed_checks_alert(
-    context: dg.RunStatusSensorContext,
-    alerts: AlertResource,
-    stripe: StripeResource,
-    intercom: IntercomResource,
-    warehouse: WarehouseResource,
-    state: StateStoreResource,
-) -> dg.SkipReason | None:
+def _checks_failed(context: dg.RunStatusSensorContext) -> Alert | dg.SkipReason:
     """A run that succeeded but had failed checks (warnings, acknowledged failures) is worth a look."""
     checks = _failed_checks(context)
     if not checks:
         return dg.SkipReason("every check passed")
     title = f"revsync: {context.dagster_run.job_name} succeeded with {len(checks)} failed check(s)"
-    return _send(
-        context,
-        title,
-        checks,
-        {"failed checks": len(checks)},
-        alerts,
-        _secrets(alerts, stripe, intercom, warehouse, state),
-    )
+    return Alert(title, checks, {"failed checks": len(checks)})
+
+
+run_failure_alert = _alert_sensor(
+    dg.run_failure_sensor(
+        name="run_failure_alert",
+        description="Posts one webhook message per failed run: failing steps and checks, counts, a link to the run.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    ),
+    _run_failed,
+)
+
+failed_checks_alert = _alert_sensor(
+    dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        name="failed_checks_alert",
+        description="Posts one webhook message per successful run whose checks warned or were acknowledged.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    ),
+    _checks_failed,
+)

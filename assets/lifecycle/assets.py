@@ -7,6 +7,7 @@ run config to its options and its summary to metadata. Resource keys: `stripe`, 
 `state`, `settings`.
 """
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -81,6 +82,7 @@ def intercom_lifecycle_events(
         other_event_names=tuple(config.other_event_names),
     )
     run_id = context.op_execution_context.run_id
+    started = time.monotonic()
     summary = intercom.run_with_client(
         lambda client: sync_lifecycle_events(
             # Stripe as this run's snapshot and event log show it: no second listing of Stripe.
@@ -96,24 +98,31 @@ def intercom_lifecycle_events(
         )
     )
     collected, sent, budget = summary.collected, summary.sent, summary.budget
+    # A few figures to plot across runs; what a person reads when one looks wrong is in `details`.
     metadata: dict[str, Any] = {
         "mode": collected.mode,
-        "stripe_events_read": collected.stripe_events_read,
         "events_derived": len(collected.events),
-        "events_queued": summary.queued,
         "events_sent": sum(sent.sent.values()),
         "events_failed": sent.failed,
-        "waiting_for_contact": sent.waiting_for_contact,
         "events_without_contact": summary.unaddressed,
-        "sent_by_event": dg.MetadataValue.json(dict(sorted(sent.sent.items()))),
-        "ledger": dg.MetadataValue.json(summary.ledger),
-        "event_names_in_use": budget.distinct,
-        "event_name_limit": budget.limit,
-        "event_name_warning": budget.warning or "",
-        "stripe_cursor": collected.cursor.event_id if collected.cursor else "",
-        "unresolved_stripe_events": len(collected.unresolved),
-        "unpriced_subscriptions": len(collected.valuation_errors),
+        "duration_s": round(time.monotonic() - started, 2),
+        "details": dg.MetadataValue.json(
+            {
+                "stripe_events_read": collected.stripe_events_read,
+                "events_queued": summary.queued,
+                "waiting_for_contact": sent.waiting_for_contact,
+                "sent_by_event": dict(sorted(sent.sent.items())),
+                "ledger": summary.ledger,
+                "event_names_in_use": budget.distinct,
+                "event_name_limit": budget.limit,
+                "stripe_cursor": collected.cursor.event_id if collected.cursor else "",
+                "unresolved_stripe_events": len(collected.unresolved),
+                "unpriced_subscriptions": len(collected.valuation_errors),
+            }
+        ),
     }
+    if budget.warning:
+        metadata["event_name_warning"] = budget.warning
     if sent.errors:
         metadata["failures"] = sync_errors_table(sent.errors)
     return dg.MaterializeResult(metadata=metadata)

@@ -2,14 +2,13 @@
 
 A failed run and a run with a failed check each deliver exactly one message with the run, the
 failing step or check, counts and a link; a canary planted in every secret never appears in it.
+Here each sensor is called on a context built from the run; the daemon evaluating them on a
+deployment is tests/orchestration/test_production_instance.py.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import pytest
@@ -20,44 +19,16 @@ from resources.alerts import AlertDeliveryFailed, AlertResource, AlertWebhook
 from resources.intercom.resource import IntercomResource
 from resources.stripe import StripeResource
 from tests.e2e.harness import SyncWorld, sync_world
+from tests.fixtures.webhook import CANARY, Receiver, fields
 
 pytestmark = pytest.mark.slow
-
-CANARY = "canary7f3a9c"
-
-
-class Receiver:
-    """Records every POST body; answers the first `fail_first` with HTTP 503."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.bodies: list[str] = []
-        self.attempts = 0
-        self.fail_first = fail_first
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                receiver.attempts += 1
-                status = 503 if receiver.attempts <= receiver.fail_first else 200
-                if status == 200:
-                    receiver.bodies.append(body)
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/{CANARY}-webhook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver(fail_first=1)  # every delivery is retried once
     yield server
-    server.server.shutdown()
+    server.stop()
 
 
 def _resources(env: SyncWorld, receiver: Receiver) -> dict:
@@ -79,13 +50,7 @@ def _evaluate(sensor: dg.RunStatusSensorDefinition, instance: dg.DagsterInstance
 
 def _message(receiver: Receiver) -> tuple[str, dict[str, str]]:
     assert len(receiver.bodies) == 1
-    body = json.loads(receiver.bodies[0])
-    fields = {}
-    for block in body["blocks"]:
-        for field in block.get("fields", []):
-            name, _, value = field["text"].partition("\n")
-            fields[name.strip("*")] = value
-    return receiver.bodies[0], fields
+    return receiver.bodies[0], fields(receiver.bodies[0])
 
 
 def test_a_failed_run_sends_one_alert_without_secrets(sqlite_url, receiver):
@@ -147,6 +112,6 @@ def test_delivery_gives_up_after_bounded_retries_without_naming_the_url():
             webhook.send({"text": "x"})
     finally:
         webhook.close()
-        receiver.server.shutdown()
+        receiver.stop()
     assert receiver.attempts == 4 and waits == [0.5, 1.0, 1.0]
     assert CANARY not in str(failure.value) and "HTTP 503" in str(failure.value)

@@ -160,6 +160,9 @@ def _stored(world: World) -> dict[str, list[tuple[int, str]]]:
     }
 
 
+HEADLINE = {"mode", "events_derived", "events_sent", "events_failed", "events_without_contact", "duration_s", "details"}
+
+
 def _sent_total(world: World) -> int:
     with sa.create_engine(world.db_url).connect() as conn:
         return conn.execute(sa.text("SELECT count(*) FROM revsync_lifecycle_events WHERE status = 'sent'")).scalar()
@@ -175,6 +178,8 @@ def test_every_transition_once_then_nothing(any_world, stripe_emulator, intercom
     assert {e.type for e in expected} == {t.value for t in LifecycleType}
     last = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)
     assert last["mode"] == "incremental" and last["events_failed"] == 0
+    assert set(last) == HEADLINE  # the detail is one entry, not a plot each
+    assert last["details"]["ledger"]["sent"] == len(expected)
     assert _sent_total(world) == len(expected)
     assert _stored(world) == _expected_by_user(world, expected)
 
@@ -226,7 +231,7 @@ def test_first_run_sends_only_the_lookback(world, stripe_emulator, intercom_emul
 def test_test_mode_data_needs_the_setting(world, stripe_emulator, intercom_emulator, intercom_token) -> None:
     run_transitions(world.app, world.client, world.customers, world.prices)
     run = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token, allow_test_mode=False)
-    assert (run["stripe_events_read"] > 0, run["events_derived"], run["events_sent"]) == (True, 0, 0)
+    assert (run["details"]["stripe_events_read"] > 0, run["events_derived"], run["events_sent"]) == (True, 0, 0)
 
 
 def test_expired_cursor_reconciles_from_snapshots(world, stripe_emulator, intercom_emulator, intercom_token) -> None:
@@ -244,7 +249,7 @@ def test_expired_cursor_reconciles_from_snapshots(world, stripe_emulator, interc
     world.app.advance(days(1))
     run = world.materialize(stripe_emulator.url, intercom_emulator.url, intercom_token)
     assert run["mode"] == "reconciliation"
-    assert run["sent_by_event"] == {"cancelled-subscription": 1, "renewed-subscription": 2}
+    assert run["details"]["sent_by_event"] == {"cancelled-subscription": 1, "renewed-subscription": 2}
     after = _stored(world)
     for user, events in after.items():
         assert events[: len(before[user])] == before[user]  # nothing sent before is sent again

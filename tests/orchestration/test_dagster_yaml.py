@@ -1,4 +1,5 @@
-"""The shipped dagster-instance.yaml loads; README's production dagster.yaml has its pool and slot settings."""
+"""The shipped dagster-instance.yaml loads; README's production dagster.yaml has its pool and slot settings
+and keeps the run queue."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
+from dagster._core.run_coordinator import DefaultRunCoordinator, QueuedRunCoordinator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,3 +28,19 @@ def test_readme_production_config_matches_the_shipped_one():
     production = next(yaml.safe_load(b) for b in blocks if "postgres_db" in b)
     for section in ("concurrency", "run_monitoring"):
         assert production[section] == shipped[section], section
+
+
+def test_local_instance_starts_runs_at_once_and_production_keeps_the_run_queue(tmp_path):
+    # Locally a launched run starts without waiting for the daemon's queue (bench/README.md);
+    # README's production block sets no coordinator, so it gets Dagster's default run queue.
+    shutil.copy(ROOT / "dagster-instance.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance.run_coordinator, DefaultRunCoordinator)
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    production = next(yaml.safe_load(b) for b in blocks if "postgres_db" in b)
+    del production["storage"]  # the rest, on local storage
+    production_home = tmp_path / "production"
+    production_home.mkdir()
+    (production_home / "dagster.yaml").write_text(yaml.safe_dump(production))
+    with dg.DagsterInstance.from_config(str(production_home)) as instance:
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
