@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from resources.alerts import AlertResource, redact, slack_message
+from resources.alerts import AlertResource, AlertWebhook, redact, slack_message
 from resources.intercom import IntercomResource
 from resources.state import StateStoreResource
 from resources.stripe import StripeResource
@@ -56,9 +56,9 @@ Compose = Callable[[dg.RunStatusSensorContext], Alert | dg.SkipReason]
 SensorDecorator = Callable[[Callable[..., dg.SkipReason | None]], dg.SensorDefinition]
 
 
-def _send(context: dg.RunStatusSensorContext, alert: Alert, alerts: AlertResource, secrets: list[str]) -> None:
-    webhook = alerts.webhook()
-    assert webhook is not None  # the caller skips without a URL
+def _send(
+    context: dg.RunStatusSensorContext, alert: Alert, webhook: AlertWebhook, alerts: AlertResource, secrets: list[str]
+) -> None:
     run = context.dagster_run
     fields = {"run": run.run_id, "job": run.job_name, **{k: str(v) for k, v in alert.counts.items()}}
     lines = [redact(line, secrets) for line in alert.details[:MAX_DETAILS]]
@@ -83,10 +83,11 @@ def _alert_sensor(decorator: SensorDecorator, compose: Compose) -> dg.SensorDefi
         alert = compose(context)
         if isinstance(alert, dg.SkipReason):
             return alert
-        if not alerts.webhook_url:
+        webhook = alerts.webhook()
+        if webhook is None:
             return dg.SkipReason("REVSYNC_ALERT_WEBHOOK_URL is not set: no alert sent")
         secrets = [alerts.webhook_url, stripe.api_key, intercom.access_token, warehouse.url, state.url]
-        _send(context, alert, alerts, secrets)
+        _send(context, alert, webhook, alerts, secrets)
         return None
 
     evaluate.__doc__ = compose.__doc__
