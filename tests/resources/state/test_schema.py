@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -16,6 +17,7 @@ from assets.ingest.stripe_store import StripeSnapshotStore
 from assets.lifecycle.ledger import EventLedger
 from assets.plays.history import MembershipHistory
 from assets.revenue.history_store import MrrHistory
+from resources.state.columns import columns
 from resources.state.store import StateStore
 
 SCHEMA = Path(__file__).with_name("schema.json")
@@ -51,3 +53,11 @@ def test_every_state_table_is_created() -> None:
         owner(store)
     store.create_all()
     assert set(sa.inspect(store.engine).get_table_names()) == set(store.metadata.tables)
+
+
+def test_a_column_spec_names_what_it_does_not_know() -> None:
+    with pytest.raises(ValueError, match="unknown column type 'string'"):
+        columns("name string")
+    with pytest.raises(ValueError, match="unknown flag"):
+        columns("name str32 primary")
+    assert [c.name for c in columns("a int key, b text null", "c time")] == ["a", "b", "c"]
