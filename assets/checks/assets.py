@@ -49,26 +49,26 @@ def evaluation(
     return dg.AssetCheckResult(passed=False, severity=severity, description=outcome.summary, metadata=metadata)
 
 
-@dg.asset_check(asset="contact_attributes", blocking=True)
-def contact_keys_unique(
-    context: dg.AssetCheckExecutionContext, contact_attributes: pd.DataFrame, acknowledged_checks: AcknowledgedChecks
-) -> dg.AssetCheckResult:
-    """Every contact has an `external_id` and no two share one. Intercom upserts by it, so this
-    check cannot be acknowledged: fix the warehouse rows."""
-    return evaluation(
-        context, unique_keys(contact_attributes, "external_id", "contacts"), acknowledged_checks, acknowledgeable=False
+def _keys_unique(model: str, records: str, key: str) -> dg.AssetChecksDefinition:
+    """The blocking check `<model>_keys_unique` on `<model>_attributes`: the frame's `key` column."""
+
+    @dg.asset_check(
+        asset=f"{model}_attributes",
+        name=f"{model}_keys_unique",
+        blocking=True,
+        description=f"Every {model} has its `{key}` and no two share one. Intercom upserts by it, so this "
+        "check cannot be acknowledged: fix the warehouse rows.",
     )
+    def keys_unique(
+        context: dg.AssetCheckExecutionContext, frame: pd.DataFrame, acknowledged_checks: AcknowledgedChecks
+    ) -> dg.AssetCheckResult:
+        return evaluation(context, unique_keys(frame, key, records), acknowledged_checks, acknowledgeable=False)
+
+    return keys_unique
 
 
-@dg.asset_check(asset="company_attributes", blocking=True)
-def company_keys_unique(
-    context: dg.AssetCheckExecutionContext, company_attributes: pd.DataFrame, acknowledged_checks: AcknowledgedChecks
-) -> dg.AssetCheckResult:
-    """Every company has a `company_id` and no two share one. Intercom upserts by it, so this
-    check cannot be acknowledged: fix the warehouse rows."""
-    return evaluation(
-        context, unique_keys(company_attributes, "company_id", "companies"), acknowledged_checks, acknowledgeable=False
-    )
+contact_keys_unique = _keys_unique("contact", "contacts", "external_id")
+company_keys_unique = _keys_unique("company", "companies", "company_id")
 
 
 @dg.asset_check(asset="usage_aggregates", blocking=True)
