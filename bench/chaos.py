@@ -43,7 +43,8 @@ import stripe  # noqa: E402
 
 from assets.attributes.catalog import catalog  # noqa: E402
 from assets.push.plan import CUSTOM, contact_fields, desired_values  # noqa: E402
-from assets.push.service import PushOptions, sync_intercom  # noqa: E402
+from assets.push.runner import PushOptions  # noqa: E402
+from assets.push.service import sync_intercom  # noqa: E402
 from emulators.demo_world.histories import history_start, script_histories  # noqa: E402
 from emulators.demo_world.stripe_world import stripe_objects  # noqa: E402
 from emulators.demo_world.warehouse_writer import write_warehouse  # noqa: E402
