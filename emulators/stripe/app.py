@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from emulators.http import EmulatorApp, Request, Response
-from emulators.stripe import billing, filters, writes
+from emulators.stripe import billing, filters, subscription_writes, writes
 from emulators.stripe.errors import StripeError, invalid, no_such
 from emulators.stripe.expand import ExpandError, expand, validate
 from emulators.stripe.items import EMBEDDED_ITEMS, list_subscription_items, truncate_embedded_items
@@ -279,18 +279,20 @@ class StripeEmulator(EmulatorApp):
                 "DELETE", f"/v1/{plural}/{ident}", kind,
                 lambda r, p, kind=kind: writes.delete(s(), kind, r.params["id"]),
             )  # fmt: skip
-        self._api("POST", "/v1/subscriptions", "subscription", lambda r, p: writes.create_subscription(s(), p))
+        self._api(
+            "POST", "/v1/subscriptions", "subscription", lambda r, p: subscription_writes.create_subscription(s(), p)
+        )
         self._api(
             "POST", f"/v1/subscriptions/{ident}", "subscription",
-            lambda r, p: writes.update_subscription(s(), r.params["id"], p),
+            lambda r, p: subscription_writes.update_subscription(s(), r.params["id"], p),
         )  # fmt: skip
         self._api(
             "POST", f"/v1/subscriptions/{ident}/resume", "subscription",
-            lambda r, p: writes.resume_subscription(s(), r.params["id"], p),
+            lambda r, p: subscription_writes.resume_subscription(s(), r.params["id"], p),
         )  # fmt: skip
         self._api(
             "DELETE", f"/v1/subscriptions/{ident}", "subscription",
-            lambda r, p: writes.cancel_subscription(s(), r.params["id"], p),
+            lambda r, p: subscription_writes.cancel_subscription(s(), r.params["id"], p),
         )  # fmt: skip
         self._api("POST", "/v1/refunds", "refund", lambda r, p: writes.create_refund(s(), p))
 
