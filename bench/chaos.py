@@ -71,15 +71,16 @@ CHILD = """
 import json, sys
 import dagster as dg
 from orchestration.definitions import defs
-from orchestration.environments import DEMO_FX_RATES, emulator_resources
+from orchestration.environments import DEMO_FX_RATES, EmulatorAccess, emulator_resources
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
 from tests.e2e.harness import SMALL_WORLD_CHECKS
 
 stripe_url, intercom_url, warehouse_url, as_of, run_config, stripe_key, token = sys.argv[1:8]
 resources = emulator_resources(
-    stripe_url=stripe_url, stripe_key=stripe_key, intercom_url=intercom_url, intercom_token=token,
-    warehouse_url=warehouse_url, settings=SyncSettings(as_of=as_of, fx_rates=DEMO_FX_RATES),
+    EmulatorAccess(stripe_url, stripe_key, intercom_url, token),
+    warehouse_url=warehouse_url,
+    settings=SyncSettings(as_of=as_of, fx_rates=DEMO_FX_RATES),
     stripe_requests_per_second=200,
 )
 resources["checks"] = SMALL_WORLD_CHECKS  # the world plants 4 unmatched customers, too many for a small one
