@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulators.stripe import billing_objects, objects
+from emulators.stripe import objects
 from emulators.stripe.amounts import apply_discounts, price_amount, to_minor_units
 from emulators.stripe.periods import add_interval, days
 from emulators.stripe.state import StripeState
@@ -71,7 +71,7 @@ def invoice_subscription(state: StripeState, sub: StripeObject, billing_reason: 
             price_amount(item["price"], item["quantity"]), _active_coupons(state, item["discounts"], first)
         )
         lines.append(
-            billing_objects.invoice_line(
+            objects.invoice_line(
                 state.new_id("il"),
                 invoice=invoice_id,
                 amount=to_minor_units(amount),
@@ -92,7 +92,7 @@ def invoice_subscription(state: StripeState, sub: StripeObject, billing_reason: 
             line["amount"] = line["subtotal"] = 0
     total = to_minor_units(apply_discounts(subtotal, _active_coupons(state, sub["discounts"], first)))
     items = sub["items"]["data"]
-    return billing_objects.invoice(
+    return objects.invoice(
         invoice_id,
         customer=sub["customer"],
         created=state.now,
@@ -119,7 +119,7 @@ def _mark_paid(state: StripeState, invoice: StripeObject) -> None:
     payment_intent = state.new_id("pi")
     state.insert(
         "charge",
-        billing_objects.charge(
+        objects.charge(
             state.new_id("ch"),
             amount=invoice["total"],
             currency=invoice["currency"],
@@ -131,7 +131,7 @@ def _mark_paid(state: StripeState, invoice: StripeObject) -> None:
     )
     state.insert(
         "invoice_payment",
-        billing_objects.invoice_payment(
+        objects.invoice_payment(
             state.new_id("inpay"),
             invoice=invoice["id"],
             payment_intent=payment_intent,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulators.stripe import billing, billing_objects, objects
+from emulators.stripe import billing, objects
 from emulators.stripe.errors import StripeError, invalid, missing_param, no_such
 from emulators.stripe.state import StripeState
 from emulators.stripe.store import clone
@@ -261,7 +261,7 @@ def create_refund(state: StripeState, params: Params) -> StripeObject:
     amount = int_param(params, "amount", remaining) or remaining
     if amount > remaining:
         raise invalid(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})", "amount")
-    refund = billing_objects.refund(
+    refund = objects.refund(
         state.new_id("re"),
         charge=old["id"],
         amount=amount,
@@ -283,7 +283,7 @@ def purchase(state: StripeState, customer_id: str, amount: int, currency: str, d
     """A one-off (non-subscription) invoice, paid at once: invoice.paid with billing_reason manual."""
     lookup(state, "customer", customer_id, "customer")
     invoice_id = state.new_id("in")
-    line = billing_objects.invoice_line(
+    line = objects.invoice_line(
         state.new_id("il"),
         invoice=invoice_id,
         amount=amount,
@@ -294,7 +294,7 @@ def purchase(state: StripeState, customer_id: str, amount: int, currency: str, d
         description=description,
         livemode=state.livemode,
     )
-    invoice = billing_objects.invoice(
+    invoice = objects.invoice(
         invoice_id,
         customer=customer_id,
         created=state.now,

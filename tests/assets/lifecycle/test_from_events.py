@@ -16,7 +16,7 @@ from assets.lifecycle.model import (
     resolve_event_names,
     utc,
 )
-from emulators.stripe import billing_objects
+from emulators.stripe import objects
 from tests.fixtures.stripe_events import (
     DAY,
     FREE,
@@ -54,7 +54,7 @@ def derive(events: list[dict[str, Any]], known: list[dict[str, Any]] = ()) -> li
 
 def refund_events(id: str, created: int, refunded: int, before: int, reason: str | None) -> list[dict[str, Any]]:
     """What a refund emits: refund.created, then charge.refunded with the refunded total."""
-    charge = billing_objects.charge(
+    charge = objects.charge(
         "ch_1",
         amount=5000,
         currency="usd",
@@ -63,7 +63,7 @@ def refund_events(id: str, created: int, refunded: int, before: int, reason: str
         payment_intent="pi_1",
         amount_refunded=refunded,
     )
-    refund = billing_objects.refund(
+    refund = objects.refund(
         f"re_{id}", charge="ch_1", amount=refunded - before, currency="usd", created=created, reason=reason
     )
     return [
