@@ -43,7 +43,8 @@ import stripe  # noqa: E402
 
 from assets.attributes.catalog import catalog  # noqa: E402
 from assets.push.plan import CUSTOM, contact_fields, desired_values  # noqa: E402
-from assets.push.service import PushOptions, sync_intercom  # noqa: E402
+from assets.push.runner import PushOptions  # noqa: E402
+from assets.push.service import sync_intercom  # noqa: E402
 from emulators.demo_world.histories import history_start, script_histories  # noqa: E402
 from emulators.demo_world.stripe_world import stripe_objects  # noqa: E402
 from emulators.demo_world.warehouse_writer import write_warehouse  # noqa: E402
@@ -70,15 +71,16 @@ CHILD = """
 import json, sys
 import dagster as dg
 from orchestration.definitions import defs
-from orchestration.environments import DEMO_FX_RATES, emulator_resources
+from orchestration.environments import DEMO_FX_RATES, EmulatorAccess, emulator_resources
 from resources.intercom.resource import IntercomResource
 from resources.settings import SyncSettings
 from tests.e2e.harness import SMALL_WORLD_CHECKS
 
 stripe_url, intercom_url, warehouse_url, as_of, run_config, stripe_key, token = sys.argv[1:8]
 resources = emulator_resources(
-    stripe_url=stripe_url, stripe_key=stripe_key, intercom_url=intercom_url, intercom_token=token,
-    warehouse_url=warehouse_url, settings=SyncSettings(as_of=as_of, fx_rates=DEMO_FX_RATES),
+    EmulatorAccess(stripe_url, stripe_key, intercom_url, token),
+    warehouse_url=warehouse_url,
+    settings=SyncSettings(as_of=as_of, fx_rates=DEMO_FX_RATES),
     stripe_requests_per_second=200,
 )
 resources["checks"] = SMALL_WORLD_CHECKS  # the world plants 4 unmatched customers, too many for a small one

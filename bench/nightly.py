@@ -54,7 +54,7 @@ import dagster as dg  # noqa: E402
 from bench.stripe_world import StripeWorld, free_port, process_cpu_s, serve_stripe_world  # noqa: E402
 from emulators.runner import wait_until_healthy  # noqa: E402
 from orchestration.definitions import defs  # noqa: E402
-from orchestration.environments import DEMO_FX_RATES, emulator_resources  # noqa: E402
+from orchestration.environments import DEMO_FX_RATES, EmulatorAccess, emulator_resources  # noqa: E402
 from resources.settings import DEFAULT_USAGE_METRICS, SyncSettings  # noqa: E402
 from resources.warehouse import create_warehouse_engine  # noqa: E402
 from tests.fixtures.databases import fresh_postgres_database, postgres_admin_url  # noqa: E402
@@ -211,10 +211,7 @@ def run_night(
     name: str, emu: Emulators, warehouse_url: str, requests_per_second: float, instance: dg.DagsterInstance
 ) -> dict[str, Any]:
     resources = emulator_resources(
-        stripe_url=emu.stripe_url,
-        stripe_key=STRIPE_KEY,
-        intercom_url=emu.intercom_url,
-        intercom_token=INTERCOM_TOKEN,
+        EmulatorAccess(emu.stripe_url, STRIPE_KEY, emu.intercom_url, INTERCOM_TOKEN),
         warehouse_url=warehouse_url,
         settings=SyncSettings(as_of=AS_OF.isoformat(), fx_rates=DEMO_FX_RATES),
         stripe_requests_per_second=requests_per_second,

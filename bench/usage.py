@@ -7,9 +7,9 @@ Fills a fresh database on the server of REVSYNC_TEST_POSTGRES_URL (default 127.0
 adds the index the README recommends, `usage_events(user_id, event_name, occurred_at)`, and
 times, alternately and `--repeats` times each, fetching every row of:
 
-- the aggregation revsync runs (`usage_aggregate_query`: every user, zeros for users without
+- the aggregation revsync runs (`UsageQuery.aggregate`: every user, zeros for users without
   events, ordered by user), and
-- the bare `GROUP BY` it issues inside (`per_user_counts`: one row per user with events).
+- the bare `GROUP BY` it issues inside (`UsageQuery.per_user_counts`: one row per user with events).
 
 `ratio` is the median of the first over the median of the second: what revsync adds to the
 database's own aggregation. The last line is JSON.
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from resources.usage_query import DEFAULT_USAGE_METRICS, per_user_counts, usage_aggregate_query  # noqa: E402
+from resources.usage_query import DEFAULT_USAGE_METRICS, UsageQuery  # noqa: E402
 from resources.warehouse import WarehouseResource, create_warehouse_engine  # noqa: E402
 from tests.fixtures.databases import fresh_postgres_database, postgres_admin_url  # noqa: E402
 
@@ -92,10 +92,8 @@ def main() -> None:
         fill_s = fill(url, args.users, args.events)
         print(f"filled {args.users:,} users and {args.events:,} events in {fill_s:.1f} s (not timed below)")
         tables = WarehouseResource(url=url).tables()
-        queries = {
-            "aggregation": usage_aggregate_query(tables, DEFAULT_USAGE_METRICS, AS_OF),
-            "bare_group_by": per_user_counts(tables, DEFAULT_USAGE_METRICS, AS_OF),
-        }
+        usage = UsageQuery(tables, DEFAULT_USAGE_METRICS, AS_OF)
+        queries = {"aggregation": usage.aggregate(), "bare_group_by": usage.per_user_counts()}
         engine = create_warehouse_engine(url)
         timings: dict[str, list[float]] = {name: [] for name in queries}
         rows: dict[str, int] = {}

@@ -31,7 +31,7 @@ from emulators.http import EmulatorServer
 from emulators.intercom import IntercomEmulator
 from emulators.runner import load_state_file, save_state_file
 from emulators.stripe import StripeEmulator
-from orchestration.environments import DEMO_FX_RATES, ENVIRONMENT_VARIABLE, emulator_resources
+from orchestration.environments import DEMO_FX_RATES, ENVIRONMENT_VARIABLE, EmulatorAccess, emulator_resources
 from resources.settings import SyncSettings
 from resources.state.store import StateStore
 
@@ -205,14 +205,8 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
         stripe_app.load({kind: rows for kind, rows in objects.items() if kind not in CATALOG})
 
         settings = SyncSettings(as_of=spec.as_of, fx_rates=DEMO_FX_RATES)
-        resources = emulator_resources(
-            stripe_url=stripe_server.url,
-            stripe_key=STRIPE_KEY,
-            intercom_url=intercom_server.url,
-            intercom_token=INTERCOM_TOKEN,
-            warehouse_url=warehouse_url,
-            settings=settings,
-        )
+        access = EmulatorAccess(stripe_server.url, STRIPE_KEY, intercom_server.url, INTERCOM_TOKEN)
+        resources = emulator_resources(access, warehouse_url=warehouse_url, settings=settings)
         instance = _instance()
         history = defs.resolve_job_def("mrr_history").execute_in_process(
             resources=resources,

@@ -11,6 +11,7 @@ starts, never logged.
 """
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -33,12 +34,19 @@ DEMO_FX_RATES = "eur=1.08,gbp=1.27,jpy=0.0067"
 Setting = str | dg.EnvVar
 
 
+@dataclass(frozen=True)
+class EmulatorAccess:
+    """Where the local Stripe and Intercom emulators listen, and the key and token they accept."""
+
+    stripe_url: Setting
+    stripe_key: Setting
+    intercom_url: Setting
+    intercom_token: Setting
+
+
 def emulator_resources(
+    access: EmulatorAccess,
     *,
-    stripe_url: Setting,
-    stripe_key: Setting,
-    intercom_url: Setting,
-    intercom_token: Setting,
     warehouse_url: str,
     settings: SyncSettings,
     fx_rates_table: str | None = None,
@@ -48,9 +56,9 @@ def emulator_resources(
     (the demo environment, `make demo` and the end-to-end tests)."""
     return {
         "stripe": StripeResource(
-            api_key=stripe_key, base_url=stripe_url, requests_per_second=stripe_requests_per_second
+            api_key=access.stripe_key, base_url=access.stripe_url, requests_per_second=stripe_requests_per_second
         ),
-        "intercom": IntercomResource(access_token=intercom_token, base_url=intercom_url),
+        "intercom": IntercomResource(access_token=access.intercom_token, base_url=access.intercom_url),
         "warehouse": WarehouseResource(url=warehouse_url, fx_rates_table=fx_rates_table),
         "state": StateStoreResource(url=warehouse_url),
         "settings": settings,
@@ -61,11 +69,14 @@ def emulator_resources(
 
 
 def demo_resources() -> dict[str, Any]:
+    access = EmulatorAccess(
+        dg.EnvVar("STRIPE_BASE_URL"),
+        dg.EnvVar("STRIPE_API_KEY"),
+        dg.EnvVar("INTERCOM_BASE_URL"),
+        dg.EnvVar("INTERCOM_ACCESS_TOKEN"),
+    )
     return emulator_resources(
-        stripe_url=dg.EnvVar("STRIPE_BASE_URL"),
-        stripe_key=dg.EnvVar("STRIPE_API_KEY"),
-        intercom_url=dg.EnvVar("INTERCOM_BASE_URL"),
-        intercom_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"),
+        access,
         warehouse_url=os.environ.get("REVSYNC_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL),
         settings=SyncSettings(fx_rates=DEMO_FX_RATES),
     )

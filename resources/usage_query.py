@@ -12,6 +12,7 @@ Time bounds, both inclusive: lifetime = occurred_at <= as_of; window = as_of - w
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -36,49 +37,49 @@ def usage_columns(metrics: Mapping[str, str]) -> list[str]:
     return [name for attr in metrics for name in (attr, f"{attr}{WINDOW_SUFFIX}")]
 
 
-def per_user_counts(
-    tables: WarehouseTables,
-    metrics: Mapping[str, str],
-    as_of: datetime,
-    window: timedelta = timedelta(days=30),
-) -> sa.Select:
-    """The bare `GROUP BY` over events: one row per user *with* events (`bench/usage.py` times it)."""
-    _check_metrics(metrics)
-    events = tables.usage_events
-    occurred = utc_sortable(events.c.occurred_at)
-    upper = utc_param("as_of", as_of)
-    lower = utc_param("window_start", as_of - window)
+@dataclass(frozen=True)
+class UsageQuery:
+    """The usage counts of `metrics` (attribute -> event name) as of `as_of`, over the users' lifetime
+    and the trailing `window`, from `tables`."""
 
-    counts: list[sa.ColumnElement[int]] = []
-    for i, (attr, event_name) in enumerate(metrics.items()):
-        is_event = events.c.event_name == sa.bindparam(f"event_{i}", event_name)
-        counts.append(sa.func.count(sa.case((is_event, _ONE))).label(attr))
-        counts.append(sa.func.count(sa.case((is_event & (occurred >= lower), _ONE))).label(f"{attr}{WINDOW_SUFFIX}"))
-    return (
-        sa.select(events.c.user_id, *counts, sa.func.max(occurred).label("last_active_at"))
-        .where(occurred <= upper)
-        .group_by(events.c.user_id)
-    )
+    tables: WarehouseTables
+    metrics: Mapping[str, str]
+    as_of: datetime
+    window: timedelta = timedelta(days=30)
 
+    def per_user_counts(self) -> sa.Select:
+        """The bare `GROUP BY` over events: one row per user *with* events (`bench/usage.py` times it)."""
+        _check_metrics(self.metrics)
+        events = self.tables.usage_events
+        occurred = utc_sortable(events.c.occurred_at)
+        upper = utc_param("as_of", self.as_of)
+        lower = utc_param("window_start", self.as_of - self.window)
 
-def usage_aggregate_query(
-    tables: WarehouseTables,
-    metrics: Mapping[str, str],
-    as_of: datetime,
-    window: timedelta = timedelta(days=30),
-) -> sa.Select:
-    """Columns: user_id, then `<attr>` and `<attr>_30d` per metric (ints), then last_active_at."""
-    per_user = per_user_counts(tables, metrics, as_of, window).subquery("per_user")
-    users = tables.users
-    return (
-        sa.select(
-            users.c.user_id.label("user_id"),
-            *(sa.func.coalesce(per_user.c[name], _ZERO).label(name) for name in usage_columns(metrics)),
-            sa.type_coerce(per_user.c.last_active_at, utc_sortable.type).label("last_active_at"),
+        counts: list[sa.ColumnElement[int]] = []
+        for i, (attr, event_name) in enumerate(self.metrics.items()):
+            is_event = events.c.event_name == sa.bindparam(f"event_{i}", event_name)
+            counts.append(sa.func.count(sa.case((is_event, _ONE))).label(attr))
+            in_window = is_event & (occurred >= lower)
+            counts.append(sa.func.count(sa.case((in_window, _ONE))).label(f"{attr}{WINDOW_SUFFIX}"))
+        return (
+            sa.select(events.c.user_id, *counts, sa.func.max(occurred).label("last_active_at"))
+            .where(occurred <= upper)
+            .group_by(events.c.user_id)
         )
-        .select_from(users.outerjoin(per_user, per_user.c.user_id == users.c.user_id))
-        .order_by(users.c.user_id)
-    )
+
+    def aggregate(self) -> sa.Select:
+        """Every user: user_id, then `<attr>` and `<attr>_30d` per metric (ints), then last_active_at."""
+        per_user = self.per_user_counts().subquery("per_user")
+        users = self.tables.users
+        return (
+            sa.select(
+                users.c.user_id.label("user_id"),
+                *(sa.func.coalesce(per_user.c[name], _ZERO).label(name) for name in usage_columns(self.metrics)),
+                sa.type_coerce(per_user.c.last_active_at, utc_sortable.type).label("last_active_at"),
+            )
+            .select_from(users.outerjoin(per_user, per_user.c.user_id == users.c.user_id))
+            .order_by(users.c.user_id)
+        )
 
 
 def _check_metrics(metrics: Mapping[str, str]) -> None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from resources.setting_checks import database_url
-from resources.usage_query import unparseable_usage_query, usage_aggregate_query, usage_columns
+from resources.usage_query import UsageQuery, unparseable_usage_query, usage_columns
 from resources.warehouse_schema import TIMESTAMP_COLUMNS, WarehouseTables, define_tables
 
 DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.db"
@@ -109,7 +109,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def usage_aggregates(self, metrics: Mapping[str, str], as_of: datetime) -> pd.DataFrame:
         """One row per user: user_id, `<attr>` and `<attr>_30d` per metric (int, 0 when none), last_active_at."""
         frame = self._frame(
-            usage_aggregate_query(self.tables(), metrics, as_of),
+            UsageQuery(self.tables(), metrics, as_of).aggregate(),
             ["user_id", *usage_columns(metrics), "last_active_at"],
         )
         return frame.astype(dict.fromkeys(usage_columns(metrics), "int64"))

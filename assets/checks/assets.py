@@ -8,6 +8,8 @@ acknowledged: Intercom upserts by those keys. Thresholds come from the
 `checks` resource (resources/check_settings.py); the logic is in `assets/checks/rules.py`.
 """
 
+from collections.abc import Callable
+
 import dagster as dg
 import pandas as pd
 
@@ -49,26 +51,26 @@ def evaluation(
     return dg.AssetCheckResult(passed=False, severity=severity, description=outcome.summary, metadata=metadata)
 
 
-@dg.asset_check(asset="contact_attributes", blocking=True)
-def contact_keys_unique(
-    context: dg.AssetCheckExecutionContext, contact_attributes: pd.DataFrame, acknowledged_checks: AcknowledgedChecks
-) -> dg.AssetCheckResult:
-    """Every contact has an `external_id` and no two share one. Intercom upserts by it, so this
-    check cannot be acknowledged: fix the warehouse rows."""
-    return evaluation(
-        context, unique_keys(contact_attributes, "external_id", "contacts"), acknowledged_checks, acknowledgeable=False
+def _keys_unique(model: str, records: str, key: str) -> dg.AssetChecksDefinition:
+    """The blocking check `<model>_keys_unique` on `<model>_attributes`: the frame's `key` column."""
+
+    @dg.asset_check(
+        asset=f"{model}_attributes",
+        name=f"{model}_keys_unique",
+        blocking=True,
+        description=f"Every {model} has its `{key}` and no two share one. Intercom upserts by it, so this "
+        "check cannot be acknowledged: fix the warehouse rows.",
     )
+    def keys_unique(
+        context: dg.AssetCheckExecutionContext, frame: pd.DataFrame, acknowledged_checks: AcknowledgedChecks
+    ) -> dg.AssetCheckResult:
+        return evaluation(context, unique_keys(frame, key, records), acknowledged_checks, acknowledgeable=False)
+
+    return keys_unique
 
 
-@dg.asset_check(asset="company_attributes", blocking=True)
-def company_keys_unique(
-    context: dg.AssetCheckExecutionContext, company_attributes: pd.DataFrame, acknowledged_checks: AcknowledgedChecks
-) -> dg.AssetCheckResult:
-    """Every company has a `company_id` and no two share one. Intercom upserts by it, so this
-    check cannot be acknowledged: fix the warehouse rows."""
-    return evaluation(
-        context, unique_keys(company_attributes, "company_id", "companies"), acknowledged_checks, acknowledgeable=False
-    )
+contact_keys_unique = _keys_unique("contact", "contacts", "external_id")
+company_keys_unique = _keys_unique("company", "companies", "company_id")
 
 
 @dg.asset_check(asset="usage_aggregates", blocking=True)
@@ -88,44 +90,64 @@ def usage_events_fresh(
     return evaluation(context, outcome, acknowledged_checks)
 
 
-@dg.asset_check(asset="customer_accounts", blocking=True, additional_ins={"stripe_customers": dg.AssetIn()})
-def unmatched_customers_share(
-    context: dg.AssetCheckExecutionContext,
-    customer_accounts: pd.DataFrame,
-    stripe_customers: pd.DataFrame,
-    checks: CheckSettings,
-    acknowledged_checks: AcknowledgedChecks,
-) -> dg.AssetCheckResult:
-    """Stripe customers matching no account stay under `max_unmatched_customer_percent`."""
+def _share_check(
+    name: str,
+    asset: str,
+    other: str,
+    counted: Callable[[pd.DataFrame, pd.DataFrame], tuple[int, int]],
+    limit: Callable[[CheckSettings], float],
+    what: str,
+    look_at: str,
+    description: str,
+) -> dg.AssetChecksDefinition:
+    """A blocking check that `counted(asset's frame, other's frame)` = (count, total) stays at most
+    `limit(checks)` percent; its failure names `what` and where to `look_at`."""
+
+    @dg.asset_check(
+        asset=asset, name=name, blocking=True, additional_ins={"other": dg.AssetIn(other)}, description=description
+    )
+    def share(
+        context: dg.AssetCheckExecutionContext,
+        frame: pd.DataFrame,
+        other: pd.DataFrame,
+        checks: CheckSettings,
+        acknowledged_checks: AcknowledgedChecks,
+    ) -> dg.AssetCheckResult:
+        count, total = counted(frame, other)
+        return evaluation(context, share_at_most(count, total, limit(checks), what, look_at), acknowledged_checks)
+
+    return share
+
+
+def _unmatched_customers(customer_accounts: pd.DataFrame, stripe_customers: pd.DataFrame) -> tuple[int, int]:
     unmatched = int((~stripe_customers["customer_id"].isin(customer_accounts["customer_id"])).sum())
-    outcome = share_at_most(
-        unmatched,
-        len(stripe_customers),
-        checks.max_unmatched_customer_percent,
-        "Stripe customers match no account",
-        "customer_accounts' unmatched_customers and the customers' account metadata",
-    )
-    return evaluation(context, outcome, acknowledged_checks)
+    return unmatched, len(stripe_customers)
 
 
-@dg.asset_check(asset="unreadable_subscriptions", blocking=True, additional_ins={"stripe_subscriptions": dg.AssetIn()})
-def unreadable_subscriptions_share(
-    context: dg.AssetCheckExecutionContext,
-    unreadable_subscriptions: pd.DataFrame,
-    stripe_subscriptions: pd.DataFrame,
-    checks: CheckSettings,
-    acknowledged_checks: AcknowledgedChecks,
-) -> dg.AssetCheckResult:
-    """Subscriptions that could not be read stay under `max_unreadable_subscription_percent`."""
-    unreadable = len(unreadable_subscriptions)
-    outcome = share_at_most(
-        unreadable,
-        int(stripe_subscriptions["subscription_id"].nunique()) + unreadable,
-        checks.max_unreadable_subscription_percent,
-        "Stripe subscriptions could not be read",
-        "unreadable_subscriptions (field and message per subscription)",
-    )
-    return evaluation(context, outcome, acknowledged_checks)
+def _unreadable_subscriptions(unreadable: pd.DataFrame, stripe_subscriptions: pd.DataFrame) -> tuple[int, int]:
+    return len(unreadable), int(stripe_subscriptions["subscription_id"].nunique()) + len(unreadable)
+
+
+unmatched_customers_share = _share_check(
+    "unmatched_customers_share",
+    "customer_accounts",
+    "stripe_customers",
+    _unmatched_customers,
+    lambda checks: checks.max_unmatched_customer_percent,
+    "Stripe customers match no account",
+    "customer_accounts' unmatched_customers and the customers' account metadata",
+    "Stripe customers matching no account stay under `max_unmatched_customer_percent`.",
+)
+unreadable_subscriptions_share = _share_check(
+    "unreadable_subscriptions_share",
+    "unreadable_subscriptions",
+    "stripe_subscriptions",
+    _unreadable_subscriptions,
+    lambda checks: checks.max_unreadable_subscription_percent,
+    "Stripe subscriptions could not be read",
+    "unreadable_subscriptions (field and message per subscription)",
+    "Subscriptions that could not be read stay under `max_unreadable_subscription_percent`.",
+)
 
 
 @dg.asset_check(asset="account_revenue", blocking=True)

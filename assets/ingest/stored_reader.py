@@ -17,7 +17,7 @@ from typing import Any
 from assets.ingest.stored_form import with_prices
 from assets.ingest.stripe_store import IngestCursor, StripeSnapshotStore
 from assets.ingest.stripe_sync import LOGGED_EVENT_TYPES
-from resources.stripe import StripeReader
+from resources.stripe_reader import StripeReader
 
 StripeObject = dict[str, Any]
 

@@ -27,6 +27,13 @@ from resources.state.store import StateStore
 StripeObject = dict[str, Any]
 KINDS = ("subscription", "customer", "price", "product", "coupon")
 _CHUNK = 1000
+# Column specs: resources/state/columns.py.
+_TABLES = """
+stripe_objects        kind str32 key, id str255 key, created bigint, payload json
+stripe_events         id str255 key, type str128, created bigint index, payload json
+stripe_ingest_cursor  name str32 key, event_created bigint, event_id str255 null, read_at bigint,
+                      covers_from bigint, full_at bigint
+"""
 
 
 @dataclass(frozen=True)
@@ -55,31 +62,7 @@ class Changes:
 class StripeSnapshotStore:
     def __init__(self, store: StateStore) -> None:
         self.engine = store.engine
-        self.objects = store.define_table(
-            "stripe_objects",
-            sa.Column("kind", sa.String(32), primary_key=True),
-            sa.Column("id", sa.String(255), primary_key=True),
-            sa.Column("created", sa.BigInteger, nullable=False),
-            sa.Column("payload", sa.JSON, nullable=False),
-        )
-        self.events = store.define_table(
-            "stripe_events",
-            sa.Column("id", sa.String(255), primary_key=True),
-            sa.Column("type", sa.String(128), nullable=False),
-            sa.Column("created", sa.BigInteger, nullable=False, index=True),
-            sa.Column("payload", sa.JSON, nullable=False),
-        )
-        self.cursor_table = store.define_table(
-            "stripe_ingest_cursor",
-            sa.Column("name", sa.String(32), primary_key=True),
-            sa.Column("event_created", sa.BigInteger, nullable=False),
-            sa.Column("event_id", sa.String(255), nullable=True),
-            sa.Column("read_at", sa.BigInteger, nullable=False),
-            sa.Column("covers_from", sa.BigInteger, nullable=False),
-            sa.Column("full_at", sa.BigInteger, nullable=False),
-        )
-        for table in (self.objects, self.events, self.cursor_table):
-            table.create(self.engine, checkfirst=True)
+        self.objects, self.events, self.cursor_table = store.ensure_tables(_TABLES)
 
     # -- reads ----------------------------------------------------------------------------
     def cursor(self) -> IngestCursor | None:

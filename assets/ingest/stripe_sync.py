@@ -36,8 +36,8 @@ from assets.ingest.stored_form import (
     with_known_discounts,
 )
 from assets.ingest.stripe_store import KINDS, Changes, IngestCursor, StripeSnapshotStore
-from resources.stripe import SUBSCRIPTION_EXPAND, SUBSCRIPTION_RETRIEVE_EXPAND, StripeReader
 from resources.stripe_ranges import Listing
+from resources.stripe_reader import SUBSCRIPTION_EXPAND, SUBSCRIPTION_RETRIEVE_EXPAND, StripeReader
 
 DAY = 86_400
 EVENT_RETENTION = 30 * DAY

@@ -30,6 +30,14 @@ from resources.state.store import StateStore
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # An event whose customer reaches no user yet: kept (user_id "") and addressed on a later run.
 UNADDRESSED, NO_USER = "unaddressed", ""
+# Column specs: resources/state/columns.py.
+_TABLES = """
+lifecycle_events    key str255 key, user_id str255 key, type str64, name str255, customer_id str255,
+                    subscription_id str255 null, stripe_event_id str255 null, created_at bigint, metadata json,
+                    status str16 index, attempts int, error text null, queued_at time, sent_at time null
+lifecycle_cursor    name str32 key, event_id str255 null, created bigint, updated_at time
+lifecycle_snapshot  subscription_id str255 key, taken_at bigint, payload json
+"""
 
 
 @dataclass(frozen=True)
@@ -60,38 +68,7 @@ def _now() -> datetime:
 class EventLedger:
     def __init__(self, store: StateStore) -> None:
         self.engine = store.engine
-        self.events = store.define_table(
-            "lifecycle_events",
-            sa.Column("key", sa.String(255), primary_key=True),
-            sa.Column("user_id", sa.String(255), primary_key=True),
-            sa.Column("type", sa.String(64), nullable=False),
-            sa.Column("name", sa.String(255), nullable=False),
-            sa.Column("customer_id", sa.String(255), nullable=False),
-            sa.Column("subscription_id", sa.String(255), nullable=True),
-            sa.Column("stripe_event_id", sa.String(255), nullable=True),
-            sa.Column("created_at", sa.BigInteger, nullable=False),
-            sa.Column("metadata", sa.JSON, nullable=False),
-            sa.Column("status", sa.String(16), nullable=False, index=True),
-            sa.Column("attempts", sa.Integer, nullable=False),
-            sa.Column("error", sa.Text, nullable=True),
-            sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
-            sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        )
-        self.cursor_table = store.define_table(
-            "lifecycle_cursor",
-            sa.Column("name", sa.String(32), primary_key=True),
-            sa.Column("event_id", sa.String(255), nullable=True),
-            sa.Column("created", sa.BigInteger, nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        )
-        self.snapshot_table = store.define_table(
-            "lifecycle_snapshot",
-            sa.Column("subscription_id", sa.String(255), primary_key=True),
-            sa.Column("taken_at", sa.BigInteger, nullable=False),
-            sa.Column("payload", sa.JSON, nullable=False),
-        )
-        for table in (self.events, self.cursor_table, self.snapshot_table):
-            table.create(self.engine, checkfirst=True)
+        self.events, self.cursor_table, self.snapshot_table = store.ensure_tables(_TABLES)
 
     # -- reads ----------------------------------------------------------------------------
     def cursor(self) -> Cursor | None:

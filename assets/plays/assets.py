@@ -1,8 +1,9 @@
 """Plays: segment membership with holdouts and cooldowns, its history, and the measured lift.
 
-The plays file (plays.yaml, docs/plays.md) is validated when the Definitions load and again here at
-the start of each run. `segment_membership` decides today's entries and exits; `membership_history`
-records them (the push waits for it); `play_results` measures each play against its holdout.
+The plays file (plays.yaml, docs/plays.md) is validated when the Definitions load; the assets here
+and the push's catalog take it from `configured_plays`, which parses each version of the file once.
+`segment_membership` decides today's entries and exits; `membership_history` records them (the push
+waits for it); `play_results` measures each play against its holdout.
 """
 
 from datetime import timedelta

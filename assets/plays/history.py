@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from assets.plays.membership import CONTROL, STINT_COLUMNS, TREATMENT, SegmentChange, empty_stints
+from resources.state.columns import same_type
 from resources.state.store import StateStore
 
 _RESULT_COUNTS = [
@@ -29,37 +30,20 @@ _RESULT_COUNTS = [
 _RESULT_FIGURES = ["treatment_rate", "control_rate", "lift_pct_points", "relative_lift", "ci95_low", "ci95_high",
                    "p_value", "incremental_mrr_per_member"]  # fmt: skip
 DAILY_COLUMNS = ["segment", "day", "members", "treatment", "control", "entered", "exited", "converted"]
+# Column specs: resources/state/columns.py.
+_TABLES = f"""
+play_stints   segment str64 key, key str255 key, entered_on date key, group str16, exited_on date null,
+              converted_on date null, exit_reason str16 null
+play_daily    segment str64 key, day date key, {same_type(DAILY_COLUMNS[2:], "int")}
+play_results  segment str64 key, day date key, model str16, {same_type(_RESULT_COUNTS, "int")},
+              {same_type(_RESULT_FIGURES, "float null")}, verdict text
+"""
 
 
 class MembershipHistory:
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        self.stints = store.define_table(
-            "play_stints",
-            sa.Column("segment", sa.String(64), primary_key=True),
-            sa.Column("key", sa.String(255), primary_key=True),
-            sa.Column("entered_on", sa.Date, primary_key=True),
-            sa.Column("group", sa.String(16), nullable=False),
-            sa.Column("exited_on", sa.Date, nullable=True),
-            sa.Column("converted_on", sa.Date, nullable=True),
-            sa.Column("exit_reason", sa.String(16), nullable=True),
-        )
-        self.daily = store.define_table(
-            "play_daily",
-            sa.Column("segment", sa.String(64), primary_key=True),
-            sa.Column("day", sa.Date, primary_key=True),
-            *(sa.Column(c, sa.Integer, nullable=False) for c in DAILY_COLUMNS[2:]),
-        )
-        self.results = store.define_table(
-            "play_results",
-            sa.Column("segment", sa.String(64), primary_key=True),
-            sa.Column("day", sa.Date, primary_key=True),
-            sa.Column("model", sa.String(16), nullable=False),
-            *(sa.Column(c, sa.Integer, nullable=False) for c in _RESULT_COUNTS),
-            *(sa.Column(c, sa.Float, nullable=True) for c in _RESULT_FIGURES),
-            sa.Column("verdict", sa.Text, nullable=False),
-        )
-        store.metadata.create_all(store.engine, tables=[self.stints, self.daily, self.results])
+        self.stints, self.daily, self.results = store.ensure_tables(_TABLES)
 
     def load_stints(self, segments: Sequence[str]) -> pd.DataFrame:
         """Every stored stint of these segments (dates as datetime64)."""

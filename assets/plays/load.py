@@ -1,8 +1,11 @@
 """Read and validate the plays file: every problem named by file, segment, field and what is valid.
 
 Nothing is applied unless the whole file is valid (`PlaysFileError` lists every problem). The file
-is loaded when the Definitions are built (so `dg check defs` fails on a bad file) and again at the
-start of each run.
+is validated when the Definitions are built (so `dg check defs` fails on a bad file), and each
+run's assets (`segment_membership`, `play_results`, the push's attribute catalog) ask for it again
+through `configured_plays`. That reads and parses the file once per version: the parse is cached by
+path, modification time and size, so a run worker that imported the Definitions parses nothing
+more, and a file edited between runs is read afresh.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +77,38 @@ def plays_path(configured: str | None = None) -> Path:
 
 
 def configured_plays(plays_file: str, usage_metrics: dict[str, str] | None) -> Plays:
-    """The run's plays: `SyncSettings.plays_file` (else $REVSYNC_PLAYS, else plays.yaml), validated."""
-    return load_plays(plays_path(plays_file), usage_metrics)
+    """The run's plays: `SyncSettings.plays_file` (else $REVSYNC_PLAYS, else plays.yaml), validated;
+    parsed once per version of the file (`plays_file_parses`)."""
+    path = plays_path(plays_file)
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_plays(path, usage_metrics)  # names the missing file
+    metrics = None if usage_metrics is None else tuple(usage_metrics.items())
+    return _validated(str(path), stat.st_mtime_ns, stat.st_size, metrics)
+
+
+def plays_file_parses() -> int:
+    """How many times this process has read and parsed a plays file (`load_plays` and `configured_plays`)."""
+    return _parses[0]
+
+
+def forget_parsed_plays() -> None:
+    """Drop the parsed plays files, as a fresh process starts (the next `configured_plays` reads the file)."""
+    _validated.cache_clear()
+    _parsed_file.cache_clear()
+
+
+@lru_cache(maxsize=16)
+def _parsed_file(path: str, mtime_ns: int, size: int) -> Any:
+    """The file's YAML, read once per (path, modification time, size)."""
+    return _read_yaml(Path(path))
+
+
+@lru_cache(maxsize=16)
+def _validated(path: str, mtime_ns: int, size: int, usage_metrics: tuple[tuple[str, str], ...] | None) -> Plays:
+    metrics = None if usage_metrics is None else dict(usage_metrics)
+    return parse_plays(_parsed_file(path, mtime_ns, size), path, metrics)
 
 
 def closest(word: str, options: list[str]) -> str:
@@ -85,16 +119,23 @@ def closest(word: str, options: list[str]) -> str:
 
 def load_plays(path: Path, usage_metrics: dict[str, str] | None = None) -> Plays:
     """The validated plays file at `path`; `usage_metrics` decides which usage attributes exist."""
+    return parse_plays(_read_yaml(path), str(path), usage_metrics)
+
+
+_parses = [0]  # files read and parsed by this process (`plays_file_parses`)
+
+
+def _read_yaml(path: Path) -> Any:
+    _parses[0] += 1
     source = str(path)
     if not path.is_file():
-        raise PlaysFileError(str(path), [f"{path}: no such file (set {PLAYS_ENV} to the plays file's path)"])
+        raise PlaysFileError(source, [f"{path}: no such file (set {PLAYS_ENV} to the plays file's path)"])
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
         raise PlaysFileError(source, [f"{source}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}"]) from None
-    return parse_plays(raw, source, usage_metrics)
 
 
 def parse_plays(raw: Any, source: str, usage_metrics: dict[str, str] | None = None) -> Plays:

@@ -4,24 +4,16 @@ attribute schema check and the service that runs both. The Dagster assets live i
 """
 
 from assets.push.plan import PushPlan, RecordPlan, plan_companies, plan_contacts
+from assets.push.runner import PushFailed, PushOptions, PushRun, PushSummary, check_error_rate
 from assets.push.schema import AttributeSchemaError, SchemaPlan, plan_attribute_schema
-from assets.push.service import (
-    PushFailed,
-    PushOptions,
-    PushSummary,
-    SyncResult,
-    check_error_rate,
-    ensure_attributes,
-    push_companies,
-    push_contacts,
-    sync_intercom,
-)
+from assets.push.service import SyncResult, ensure_attributes, push_companies, push_contacts, sync_intercom
 
 __all__ = [
     "AttributeSchemaError",
     "PushFailed",
     "PushOptions",
     "PushPlan",
+    "PushRun",
     "PushSummary",
     "RecordPlan",
     "SchemaPlan",

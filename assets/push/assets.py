@@ -7,7 +7,7 @@ asset writes the same names. Resource keys: `intercom` (IntercomResource), `stat
 """
 
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,26 +15,18 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from assets import Log
 from assets.attributes import AttributeSpec
 from assets.metadata import sync_errors_table, table
 from assets.plays.attributes import sync_catalog
 from assets.plays.load import PlaysFileError, configured_plays
 from assets.plays.update import MembershipUpdate
 from assets.push.plan import PLAN_COLUMNS, PushPlan
+from assets.push.runner import PushFailed, PushOptions, PushRun, PushSummary, check_error_rate
 from assets.push.schema import AttributeSchemaError, SchemaPlan
-from assets.push.service import (
-    PushFailed,
-    PushOptions,
-    PushSummary,
-    check_error_rate,
-    ensure_attributes,
-    push_companies,
-    push_contacts,
-)
+from assets.push.service import ensure_attributes, push_companies, push_contacts
 from resources.intercom import IntercomClient, IntercomResource
 from resources.settings import SyncSettings
-from resources.state import StateStore, StateStoreResource
+from resources.state import StateStoreResource
 
 SAMPLE_ROWS = 20
 PLAN_TABLE_ROWS = 500
@@ -111,11 +103,8 @@ def push_metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[s
     return metadata
 
 
-# `push_companies` and `push_contacts`: (client, store, records, specs, options, run_id, log).
-Push = Callable[
-    [IntercomClient, StateStore, pd.DataFrame, Sequence[AttributeSpec], PushOptions, str, Log],
-    Awaitable[tuple[PushSummary, PushPlan]],
-]
+# `push_companies` and `push_contacts`: (the run's shared parts, the records).
+Push = Callable[[PushRun, pd.DataFrame], Awaitable[tuple[PushSummary, PushPlan]]]
 
 
 def _push(
@@ -130,7 +119,9 @@ def _push(
     """One push (companies or contacts) on a client of its own; its summary becomes the metadata."""
     options = config.options(intercom)
     summary, plan = intercom.run_with_client(
-        lambda client: push(client, state.store, records, _catalog(settings), options, context.run.run_id, context.log)
+        lambda client: push(
+            PushRun(client, state.store, _catalog(settings), options, context.run.run_id, context.log), records
+        )
     )
     return _result(summary, plan, options)
 
@@ -257,8 +248,9 @@ def intercom_push_plan(
 
     async def plan_all(client: IntercomClient) -> tuple[SchemaPlan, PushPlan, PushPlan]:
         attributes = await ensure_attributes(client, specs, options, context.log)
-        _, companies = await push_companies(client, state.store, companies_in, specs, options, run_id, context.log)
-        _, contacts = await push_contacts(client, state.store, contacts_in, specs, options, run_id, context.log)
+        run = PushRun(client, state.store, specs, options, run_id, context.log)
+        _, companies = await push_companies(run, companies_in)
+        _, contacts = await push_contacts(run, contacts_in)
         return attributes, companies, contacts
 
     attributes, companies, contacts = intercom.run_with_client(plan_all)

@@ -1,27 +1,24 @@
 """Carries out a push plan against Intercom: attribute schema, companies, contacts. No Dagster.
 
-Each record is one coroutine step on a shared worker pool; the transport's pacer keeps every
-kind of call inside one rate-limit window. State is written only after Intercom confirms, in
-batches. Identity rules and crash safety are described in docs/push.md.
+Each record is one coroutine step on a shared worker pool (assets/push/runner.py); the transport's
+pacer keeps every kind of call inside one rate-limit window. State is written only after Intercom
+confirms, in batches. Identity rules and crash safety are described in docs/push.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Generic, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from assets import Log
 from assets.attributes import AttributeSpec
-from assets.push.acceptable import reject_unacceptable
 from assets.push.lookup import KnownContacts, lookup_identities
 from assets.push.plan import (
-    CUSTOM,
     FieldSpec,
     PushPlan,
     RecordPlan,
@@ -33,205 +30,30 @@ from assets.push.plan import (
     plan_companies,
     plan_contacts,
 )
+from assets.push.runner import (
+    Batcher,
+    PushOptions,
+    PushRun,
+    PushSummary,
+    RecordRejected,
+    custom_count,
+    execute,
+    finishing,
+    planned,
+    sync_error,
+)
 from assets.push.schema import SchemaPlan, plan_attribute_schema
 from resources.intercom.client import IntercomClient
 from resources.intercom.errors import ContactConflict, IntercomAPIError
-from resources.state.store import CompanyState, ContactState, StateStore, SyncError
+from resources.state.store import CompanyState, ContactState, StateStore
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class PushOptions:
-    dry_run: bool = False
-    full_resync: bool = False
-    attribute_prefix: str = ""
-    max_error_rate: float = 0.05
-    progress_interval_s: float = 5.0
-    state_flush_every: int = 500
-    lookup_values_per_filter: int = 100  # identities per `IN` filter of the batched search (15 filters a call)
-
-
-@dataclass
-class PushSummary:
-    model: str
-    planned: int = 0  # records needing at least one call
-    unchanged: int = 0
-    created: int = 0
-    updated: int = 0
-    adopted: int = 0  # leads or email-only users that became our user (counted in updated too)
-    attributes_written: int = 0  # custom attribute values sent in confirmed writes, clears included
-    cleared: int = 0
-    attached: int = 0
-    detached: int = 0
-    failed: int = 0
-    requests: int = 0
-    rate_limited: int = 0
-    duration_s: float = 0.0
-    cpu_s: float = 0.0  # this process's CPU time during the push: client cost, not Intercom's latency
-    errors: list[SyncError] = field(default_factory=list)
-    _failed_keys: set[str] = field(default_factory=set, repr=False)
-
-    @property
-    def error_rate(self) -> float:
-        return self.failed / self.planned if self.planned else 0.0
-
-    def counts(self) -> dict[str, int | float]:
-        out = {k: v for k, v in asdict(self).items() if k not in ("errors", "_failed_keys", "model")}
-        out["error_rate"] = round(self.error_rate, 4)
-        return out
-
-    def fail(self, error: SyncError) -> None:
-        self.errors.append(error)
-        if error.record_key not in self._failed_keys:
-            self._failed_keys.add(error.record_key)
-            self.failed += 1
-
-
-class PushFailed(Exception):
-    """More records failed than `max_error_rate` allows."""
-
-    def __init__(self, summary: PushSummary, max_error_rate: float) -> None:
-        self.summary = summary
-        codes = pd.Series([e.code for e in summary.errors]).value_counts().head(5).to_dict()
-        super().__init__(
-            f"Intercom {summary.model} push: {summary.failed} of {summary.planned} records failed "
-            f"({summary.error_rate:.1%} > {max_error_rate:.1%}); top error codes {codes}; see sync_errors"
-        )
-
-
-def check_error_rate(summary: PushSummary, max_error_rate: float) -> None:
-    if summary.error_rate > max_error_rate:
-        raise PushFailed(summary, max_error_rate)
-
-
-class _RecordRejected(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.field = code, message, field
-
-
-def _sync_error(model: str, key: str, exc: IntercomAPIError | _RecordRejected, field: str | None) -> SyncError:
-    if isinstance(exc, IntercomAPIError):
-        return SyncError(model, key, exc.field or field, exc.status, exc.code, exc.message, exc.request_id)
-    return SyncError(model, key, exc.field or field, None, exc.code, exc.message, None)
 
 
 def merged_into(exc: IntercomAPIError) -> str | None:
     """The surviving contact's id when Intercom answers 410 Gone for a merged contact (2.16 `Link`)."""
     found = re.search(r"/contacts/([^/>;\s]+)>", exc.link or "") if exc.status == 410 else None
     return found.group(1) if found else None
-
-
-def _custom_count(values: dict[str, Any]) -> int:
-    return sum(1 for k in values if k.startswith(CUSTOM))
-
-
-# -- progress and batching --------------------------------------------------------------------
-class Progress:
-    """Logs done/total, record and call rates and an ETA every `interval_s` while a push runs."""
-
-    def __init__(self, label: str, total: int, log: Log, interval_s: float, calls: Callable[[], int]) -> None:
-        self.label, self.total, self.log, self.interval_s, self._calls = label, total, log, interval_s, calls
-        self.done = 0
-        self._start = time.monotonic()
-        self._calls_at_start = calls()
-
-    def report(self) -> None:
-        elapsed = max(time.monotonic() - self._start, 1e-9)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate > 0 else float("nan")
-        calls = (self._calls() - self._calls_at_start) / elapsed
-        self.log.info(
-            f"{self.label}: {self.done:,}/{self.total:,} records ({self.done / max(self.total, 1):.0%}), "
-            f"{rate:.1f} records/s, {calls:.1f} calls/s, ETA {eta:.0f} s"
-        )
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            self.report()
-
-
-class _Batcher(Generic[T]):
-    """Collects confirmed state and writes it every `every` items (and at the end)."""
-
-    def __init__(self, save: Callable[[list[T]], None], every: int) -> None:
-        self._save, self._every = save, every
-        self._items: list[T] = []
-
-    def add(self, item: T) -> None:
-        self._items.append(item)
-        if len(self._items) >= self._every:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._items:
-            self._save(self._items)
-            self._items = []
-
-
-async def _run_all(
-    records: Sequence[RecordPlan], handle: Callable[[RecordPlan], Awaitable[None]], workers: int
-) -> None:
-    queue = iter(records)  # shared by the workers; next() never awaits, so no lock is needed
-
-    async def worker() -> None:
-        for record in queue:
-            await handle(record)
-
-    await asyncio.gather(*(worker() for _ in range(min(workers, len(records)))))
-
-
-async def _execute(
-    client: IntercomClient,
-    plan: PushPlan,
-    summary: PushSummary,
-    handle: Callable[[RecordPlan], Awaitable[None]],
-    options: PushOptions,
-    log: Log,
-) -> None:
-    if not plan.records:
-        return
-    stats = client.transport.stats
-    requests_before, limited_before = stats.requests, stats.rate_limited
-    started, cpu_started = time.monotonic(), time.process_time()
-    progress = Progress(
-        f"intercom {plan.model} push", len(plan.records), log, options.progress_interval_s, lambda: stats.requests
-    )
-
-    async def counted(record: RecordPlan) -> None:
-        await handle(record)
-        progress.done += 1
-
-    reporter = asyncio.create_task(progress.run())
-    try:
-        await _run_all(plan.records, counted, client.transport.pacer.max_in_flight)
-    finally:
-        reporter.cancel()
-        progress.report()
-        summary.requests = stats.requests - requests_before
-        summary.rate_limited = stats.rate_limited - limited_before
-        summary.duration_s = round(time.monotonic() - started, 3)
-        summary.cpu_s = round(time.process_time() - cpu_started, 3)
-
-
-def _start(
-    store: StateStore, plan: PushPlan, options: PushOptions, run_id: str, refused: Sequence[SyncError] = ()
-) -> PushSummary:
-    """The run's summary; `refused` are values Intercom would not accept, counted as failed records."""
-    store.start_run(run_id, plan.model, planned=len(plan.records), dry_run=options.dry_run)
-    summary = PushSummary(plan.model, planned=len(plan.records), unchanged=plan.unchanged)
-    for error in refused:
-        summary.fail(error)
-    summary.planned += summary.failed
-    return summary
-
-
-def _finish(store: StateStore, summary: PushSummary, run_id: str, dry_run: bool) -> None:
-    store.record_errors(run_id, summary.errors)
-    done = 0 if dry_run else summary.planned - summary.failed
-    store.finish_run(run_id, summary.model, done=done, failed=summary.failed)
 
 
 # -- attribute schema -------------------------------------------------------------------------
@@ -257,44 +79,30 @@ async def ensure_attributes(
 
 
 # -- companies --------------------------------------------------------------------------------
-async def push_companies(
-    client: IntercomClient,
-    store: StateStore,
-    companies: pd.DataFrame,
-    specs: Sequence[AttributeSpec],
-    options: PushOptions,
-    run_id: str,
-    log: Log,
-) -> tuple[PushSummary, PushPlan]:
+async def push_companies(run: PushRun, companies: pd.DataFrame) -> tuple[PushSummary, PushPlan]:
     """`POST /companies` (upsert on company_id) with the changed fields of each company."""
-    fields = company_fields(specs, options.attribute_prefix)
-    companies, refused = reject_unacceptable(companies, "company_id", fields, "company")
-    plan = plan_companies(companies, store.load_companies(), fields, full_resync=options.full_resync)
-    summary = _start(store, plan, options, run_id, refused)
-    if options.dry_run:
-        _finish(store, summary, run_id, options.dry_run)
+    fields = company_fields(run.specs, run.options.attribute_prefix)
+    plan, summary = planned(run, "company", companies, fields, plan_companies, run.store.load_companies())
+    if run.options.dry_run:
         return summary, plan
-    saved = _Batcher(store.save_companies, options.state_flush_every)
+    saved = Batcher(run.store.save_companies, run.options.state_flush_every)
 
     async def handle(record: RecordPlan) -> None:
         try:
-            company = await client.upsert_company({"company_id": record.key, **body(record.changes)})
+            company = await run.client.upsert_company({"company_id": record.key, **body(record.changes)})
         except IntercomAPIError as exc:
-            summary.fail(_sync_error("company", record.key, exc, None))
+            summary.fail(sync_error("company", record.key, exc, None))
             return
         if record.action == "create":
             summary.created += 1
         else:
             summary.updated += 1
-        summary.attributes_written += _custom_count(record.changes)
+        summary.attributes_written += custom_count(record.changes)
         summary.cleared += len(record.cleared)
         saved.add(CompanyState(record.key, company["id"], record.confirmed_values()))
 
-    try:
-        await _execute(client, plan, summary, handle, options, log)
-    finally:
-        saved.flush()
-        _finish(store, summary, run_id, options.dry_run)
+    async with finishing(run, summary, saved):
+        await execute(run.client, plan, summary, handle, run.options, run.log)
     return summary, plan
 
 
@@ -310,7 +118,7 @@ class _ContactWriter:
     async def _put(self, contact_id: str, values: dict[str, Any], identity: dict[str, Any] | None = None) -> None:
         await self.client.update_contact(contact_id, {**(identity or {}), **body(values)})
         self.summary.updated += 1
-        self.summary.attributes_written += _custom_count(values)
+        self.summary.attributes_written += custom_count(values)
         self.summary.cleared += sum(1 for v in values.values() if v is None)
 
     async def _put_or_follow(
@@ -327,7 +135,7 @@ class _ContactWriter:
         existing = await self.client.get_contact(survivor)
         who = identify(existing, record.key, record.desired.get("email"))
         if who == "other_contact":
-            raise _RecordRejected(
+            raise RecordRejected(
                 "identity_conflict",
                 f"Intercom merged contact {contact_id} into {survivor} (external_id="
                 f"{existing.get('external_id')!r}), which is someone else; it is left untouched",
@@ -373,14 +181,14 @@ class _ContactWriter:
                 raise
             return await self._recover(record, conflict, everything)
         self.summary.created += 1
-        self.summary.attributes_written += _custom_count(non_empty)
+        self.summary.attributes_written += custom_count(non_empty)
         return str(contact["id"])
 
     async def _recover(self, record: RecordPlan, conflict: ContactConflict, everything: dict[str, Any]) -> str:
         existing = await self.client.get_contact(conflict.contact_id)
         who = identify(existing, record.key, record.desired.get("email"))
         if who == "other_contact":
-            raise _RecordRejected(
+            raise RecordRejected(
                 "identity_conflict",
                 f"Intercom contact {conflict.contact_id} (external_id={existing.get('external_id')!r}) holds this "
                 "record's identity; it is left untouched",
@@ -402,34 +210,24 @@ async def _find_known(client: IntercomClient, records: Sequence[RecordPlan], per
     return KnownContacts.from_search(await client.find_contacts(emails, external_ids, per_filter))
 
 
-async def push_contacts(
-    client: IntercomClient,
-    store: StateStore,
-    contacts: pd.DataFrame,
-    specs: Sequence[AttributeSpec],
-    options: PushOptions,
-    run_id: str,
-    log: Log,
-) -> tuple[PushSummary, PushPlan]:
+async def push_contacts(run: PushRun, contacts: pd.DataFrame) -> tuple[PushSummary, PushPlan]:
     """Upsert contacts by external_id and attach each to its company (after `push_companies`)."""
-    fields = contact_fields(specs, options.attribute_prefix)
-    contacts, refused = reject_unacceptable(contacts, "external_id", fields, "contact")
-    plan = plan_contacts(contacts, store.load_contacts(), fields, full_resync=options.full_resync)
-    summary = _start(store, plan, options, run_id, refused)
-    if options.dry_run:
-        _finish(store, summary, run_id, options.dry_run)
+    client, store = run.client, run.store
+    fields = contact_fields(run.specs, run.options.attribute_prefix)
+    plan, summary = planned(run, "contact", contacts, fields, plan_contacts, store.load_contacts())
+    if run.options.dry_run:
         return summary, plan
     companies = store.load_companies()
     company_ids: dict[str, str] = dict(zip(companies.index, companies["intercom_id"], strict=True))
     new = [r for r in plan.records if r.action != "update"]
     store.mark_pending_contacts(r.key for r in new if r.action == "create")
-    saved = _Batcher(store.save_contacts, options.state_flush_every)
+    saved = Batcher(store.save_contacts, run.options.state_flush_every)
 
     async def handle(record: RecordPlan) -> None:
         try:
             contact_id = await writer.upsert(record)
-        except (IntercomAPIError, _RecordRejected) as exc:
-            summary.fail(_sync_error("contact", record.key, exc, None))
+        except (IntercomAPIError, RecordRejected) as exc:
+            summary.fail(sync_error("contact", record.key, exc, None))
             return
         company = await _move_company(record, contact_id)
         saved.add(ContactState(record.key, contact_id, record.desired.get("email"), company, record.confirmed_values()))
@@ -448,23 +246,20 @@ async def push_contacts(
                 attached = None
             if record.attach:
                 if record.company_id not in company_ids:
-                    raise _RecordRejected(
+                    raise RecordRejected(
                         "company_not_synced", f"company {record.company_id} is not in Intercom yet", "company_id"
                     )
                 await client.attach_company(contact_id, company_ids[record.company_id])
                 summary.attached += 1
                 attached = record.company_id
-        except (IntercomAPIError, _RecordRejected) as exc:
-            summary.fail(_sync_error("contact", record.key, exc, "company_id"))
+        except (IntercomAPIError, RecordRejected) as exc:
+            summary.fail(sync_error("contact", record.key, exc, "company_id"))
         return attached
 
-    try:
-        known = await _find_known(client, new, options.lookup_values_per_filter)
+    async with finishing(run, summary, saved):
+        known = await _find_known(client, new, run.options.lookup_values_per_filter)
         writer = _ContactWriter(client, fields, summary, known)
-        await _execute(client, plan, summary, handle, options, log)
-    finally:
-        saved.flush()
-        _finish(store, summary, run_id, options.dry_run)
+        await execute(client, plan, summary, handle, run.options, run.log)
     return summary, plan
 
 
@@ -498,6 +293,7 @@ async def sync_intercom(
 ) -> SyncResult:
     """The whole push outside Dagster (benchmarks, scripts): attributes, companies, then contacts."""
     schema = await ensure_attributes(client, specs, options, log)
-    company_summary, company_plan = await push_companies(client, store, companies, specs, options, run_id, log)
-    contact_summary, contact_plan = await push_contacts(client, store, contacts, specs, options, run_id, log)
+    run = PushRun(client, store, specs, options, run_id, log)
+    company_summary, company_plan = await push_companies(run, companies)
+    contact_summary, contact_plan = await push_contacts(run, contacts)
     return SyncResult(schema, company_summary, contact_summary, company_plan, contact_plan)

@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from assets.revenue.exact import SubscriptionFigures, epoch_seconds, subscription_figures
+from assets.revenue.flatten import Flattener
 from assets.revenue.frame import Framed, mrr_by_subscription, subscriptions_frame
 from assets.revenue.money import Money, currency_exponent
 from assets.revenue.movements import MOVEMENTS, history_row, mrr_movements, revenue_on_day
-from assets.revenue.records import Flattener, RevenueError, RevenueRecordError
+from assets.revenue.records import RevenueError, RevenueRecordError
 from assets.revenue.rollup import revenue_by_account, revenue_by_customer
 from assets.revenue.rules import DEFAULT_RULES, RevenueRules, rules_for_run
 

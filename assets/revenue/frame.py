@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from assets.revenue.exact import epoch_seconds, list_mrr
-from assets.revenue.records import HEAD_COLUMNS, ITEM_COLUMNS, ItemRow, RevenueError, flatten
+from assets.revenue.flatten import HEAD_COLUMNS, flatten
+from assets.revenue.records import ITEM_COLUMNS, ItemRow, RevenueError
 from assets.revenue.rules import DEFAULT_RULES, RevenueRules, is_in, status_counts
 from assets.revenue.vector import first_rows, mrr_amounts
 

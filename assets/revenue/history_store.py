@@ -15,6 +15,13 @@ from resources.state.store import StateStore
 
 DAILY_COLUMNS = ["day", "customer_id", "account_id", "mrr_currency", "mrr_minor", "reporting_mrr_minor"]
 MOVEMENT_COLUMNS = ["day", "customer_id", "account_id", "mrr_before", "mrr_after", "mrr_delta", "movement"]
+# Column specs: resources/state/columns.py.
+_TABLES = """
+mrr_daily      day date key, customer_id str255 key, account_id str255 null index, mrr_currency str3 null,
+               mrr_minor bigint null, reporting_mrr_minor bigint null
+mrr_movements  day date key, customer_id str255 key, account_id str255 null, mrr_before bigint,
+               mrr_after bigint, mrr_delta bigint, movement str16
+"""
 
 
 class MrrHistory:
@@ -22,26 +29,7 @@ class MrrHistory:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        self.daily = store.define_table(
-            "mrr_daily",
-            sa.Column("day", sa.Date, primary_key=True),
-            sa.Column("customer_id", sa.String(255), primary_key=True),
-            sa.Column("account_id", sa.String(255), nullable=True, index=True),
-            sa.Column("mrr_currency", sa.String(3), nullable=True),
-            sa.Column("mrr_minor", sa.BigInteger, nullable=True),
-            sa.Column("reporting_mrr_minor", sa.BigInteger, nullable=True),
-        )
-        self.movements = store.define_table(
-            "mrr_movements",
-            sa.Column("day", sa.Date, primary_key=True),
-            sa.Column("customer_id", sa.String(255), primary_key=True),
-            sa.Column("account_id", sa.String(255), nullable=True),
-            sa.Column("mrr_before", sa.BigInteger, nullable=False),
-            sa.Column("mrr_after", sa.BigInteger, nullable=False),
-            sa.Column("mrr_delta", sa.BigInteger, nullable=False),
-            sa.Column("movement", sa.String(16), nullable=False),
-        )
-        store.metadata.create_all(store.engine, tables=[self.daily, self.movements])
+        self.daily, self.movements = store.ensure_tables(_TABLES)
 
     def replace_day(self, day: date, rows: pd.DataFrame) -> None:
         self._replace(self.daily, day, rows.assign(day=day)[DAILY_COLUMNS])

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from emulators.http import EmulatorApp, Request, Response
-from emulators.stripe import billing, writes
+from emulators.stripe import billing, filters, subscription_writes, writes
 from emulators.stripe.errors import StripeError, invalid, no_such
 from emulators.stripe.expand import ExpandError, expand, validate
 from emulators.stripe.items import EMBEDDED_ITEMS, list_subscription_items, truncate_embedded_items
@@ -50,10 +50,6 @@ ApiHandler = Callable[[Request, Params], StripeObject]
 
 EVENT_VERSION_HEADER = "stripe-emulator-event-version"
 _KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_\w+$")
-_SUBSCRIPTION_STATUSES = {
-    "active", "past_due", "unpaid", "canceled", "incomplete", "incomplete_expired", "trialing", "paused",
-}  # fmt: skip
-_ENDED = {"canceled", "incomplete_expired"}
 _MAX_EVENT_TYPES = 20
 
 
@@ -243,29 +239,29 @@ class StripeEmulator(EmulatorApp):
     def _add_api_routes(self) -> None:
         s = self.state_ref
         ident = r"(?P<id>[^/]+)"
-        for kind, plural, filters, filter_params in (
-            ("customer", "customers", _customer_filters, {"email"}),
-            ("product", "products", _product_filters, {"active"}),
-            ("price", "prices", _price_filters, {"product", "active", "type", "currency"}),
-            ("coupon", "coupons", _no_filters, set()),
-            ("subscription", "subscriptions", _subscription_filters, {"status", "price", "customer"}),
-            ("invoice", "invoices", _invoice_filters, {"subscription", "customer", "status"}),
-            ("charge", "charges", _charge_filters, {"payment_intent", "customer"}),
-            ("invoice_payment", "invoice_payments", _invoice_payment_filters, {"invoice", "payment"}),
-            ("refund", "refunds", _refund_filters, {"charge"}),
+        for kind, plural, list_filters, filter_params in (
+            ("customer", "customers", filters.customer_filters, {"email"}),
+            ("product", "products", filters.product_filters, {"active"}),
+            ("price", "prices", filters.price_filters, {"product", "active", "type", "currency"}),
+            ("coupon", "coupons", filters.no_filters, set()),
+            ("subscription", "subscriptions", filters.subscription_filters, {"status", "price", "customer"}),
+            ("invoice", "invoices", filters.invoice_filters, {"subscription", "customer", "status"}),
+            ("charge", "charges", filters.charge_filters, {"payment_intent", "customer"}),
+            ("invoice_payment", "invoice_payments", filters.invoice_payment_filters, {"invoice", "payment"}),
+            ("refund", "refunds", filters.refund_filters, {"charge"}),
         ):
-            lister = self._lister(kind, f"/v1/{plural}", filters)
-            self._api("GET", f"/v1/{plural}", f"list:{kind}", lister, LIST_PARAMS | filter_params)
-            self._api("GET", f"/v1/{plural}/{ident}", kind, self._retrieve(kind, kind), RETRIEVE_PARAMS)
+            lister = self._lister(kind, f"/v1/{plural}", list_filters)
+            self._api("GET", f"/v1/{plural}", f"list:{kind}", lister, filters.LIST_PARAMS | filter_params)
+            self._api("GET", f"/v1/{plural}/{ident}", kind, self._retrieve(kind, kind), filters.RETRIEVE_PARAMS)
         self._api(
             "GET",
             "/v1/subscription_items",
             "list:subscription_item",
             lambda r, p: list_subscription_items(self.state.fetch, p),
-            LIST_PARAMS | {"subscription"},
+            filters.LIST_PARAMS | {"subscription"},
         )
-        self._api("GET", "/v1/events", "list:event", self._list_events, LIST_PARAMS | {"type", "types"})
-        self._api("GET", f"/v1/events/{ident}", "event", self._retrieve_event, RETRIEVE_PARAMS)
+        self._api("GET", "/v1/events", "list:event", self._list_events, filters.LIST_PARAMS | {"type", "types"})
+        self._api("GET", f"/v1/events/{ident}", "event", self._retrieve_event, filters.RETRIEVE_PARAMS)
         self._api("POST", "/v1/customers", "customer", lambda r, p: writes.create_customer(s(), p))
         self._api(
             "POST", f"/v1/customers/{ident}", "customer", lambda r, p: writes.update_customer(s(), r.params["id"], p)
@@ -283,18 +279,20 @@ class StripeEmulator(EmulatorApp):
                 "DELETE", f"/v1/{plural}/{ident}", kind,
                 lambda r, p, kind=kind: writes.delete(s(), kind, r.params["id"]),
             )  # fmt: skip
-        self._api("POST", "/v1/subscriptions", "subscription", lambda r, p: writes.create_subscription(s(), p))
+        self._api(
+            "POST", "/v1/subscriptions", "subscription", lambda r, p: subscription_writes.create_subscription(s(), p)
+        )
         self._api(
             "POST", f"/v1/subscriptions/{ident}", "subscription",
-            lambda r, p: writes.update_subscription(s(), r.params["id"], p),
+            lambda r, p: subscription_writes.update_subscription(s(), r.params["id"], p),
         )  # fmt: skip
         self._api(
             "POST", f"/v1/subscriptions/{ident}/resume", "subscription",
-            lambda r, p: writes.resume_subscription(s(), r.params["id"], p),
+            lambda r, p: subscription_writes.resume_subscription(s(), r.params["id"], p),
         )  # fmt: skip
         self._api(
             "DELETE", f"/v1/subscriptions/{ident}", "subscription",
-            lambda r, p: writes.cancel_subscription(s(), r.params["id"], p),
+            lambda r, p: subscription_writes.cancel_subscription(s(), r.params["id"], p),
         )  # fmt: skip
         self._api("POST", "/v1/refunds", "refund", lambda r, p: writes.create_refund(s(), p))
 
@@ -423,96 +421,3 @@ class StripeEmulator(EmulatorApp):
         except StripeError as e:
             return Response(e.status, e.body())
         return Response(200, invoice)
-
-
-# -- list filters: (predicate, secondary index) per endpoint ---------------------------------
-Filters = tuple[Callable[[StripeObject], bool] | None, tuple[str, str] | None]
-
-
-def _all(*checks: Callable[[StripeObject], bool] | None) -> Callable[[StripeObject], bool] | None:
-    active = [c for c in checks if c is not None]
-    if not active:
-        return None
-    return lambda obj: all(check(obj) for check in active)
-
-
-def _equals(params: Params, name: str, field: str | None = None) -> Callable[[StripeObject], bool] | None:
-    if params.get(name) in (None, ""):
-        return None
-    value = params[name]
-    return lambda obj: obj.get(field or name) == value
-
-
-def _boolean(params: Params, name: str) -> Callable[[StripeObject], bool] | None:
-    if name not in params:
-        return None
-    wanted = params[name] == "true"
-    return lambda obj: obj[name] is wanted
-
-
-# What Stripe's list and retrieve endpoints take besides each list's own filters.
-LIST_PARAMS = frozenset({"limit", "starting_after", "ending_before", "expand", "created"})
-RETRIEVE_PARAMS = frozenset({"expand"})
-
-
-def _no_filters(params: Params) -> Filters:
-    return None, None
-
-
-def _customer_filters(params: Params) -> Filters:
-    return _equals(params, "email"), None
-
-
-def _product_filters(params: Params) -> Filters:
-    return _boolean(params, "active"), None
-
-
-def _price_filters(params: Params) -> Filters:
-    index = ("product", params["product"]) if params.get("product") else None
-    return _all(_boolean(params, "active"), _equals(params, "type"), _equals(params, "currency")), index
-
-
-def _subscription_filters(params: Params) -> Filters:
-    status = params.get("status")
-    if status is None:
-        by_status: Callable[[StripeObject], bool] | None = lambda s: s["status"] != "canceled"  # noqa: E731
-    elif status == "all":
-        by_status = None
-    elif status == "ended":
-        by_status = lambda s: s["status"] in _ENDED  # noqa: E731
-    elif status in _SUBSCRIPTION_STATUSES:
-        by_status = lambda s: s["status"] == status  # noqa: E731
-    else:
-        raise invalid(
-            f"Invalid status: must be one of {', '.join(sorted(_SUBSCRIPTION_STATUSES | {'all', 'ended'}))}", "status"
-        )
-    price = params.get("price")
-    by_price = (lambda s: any(i["price"]["id"] == price for i in s["items"]["data"])) if price else None
-    index = ("customer", params["customer"]) if params.get("customer") else None
-    return _all(by_status, by_price), index
-
-
-def _invoice_filters(params: Params) -> Filters:
-    subscription = params.get("subscription")
-    by_subscription = (
-        (lambda i: ((i["parent"] or {}).get("subscription_details") or {}).get("subscription") == subscription)
-        if subscription
-        else None
-    )
-    index = ("customer", params["customer"]) if params.get("customer") else None
-    return _all(by_subscription, _equals(params, "status")), index
-
-
-def _charge_filters(params: Params) -> Filters:
-    return _equals(params, "payment_intent"), ("customer", params["customer"]) if params.get("customer") else None
-
-
-def _invoice_payment_filters(params: Params) -> Filters:
-    payment = params.get("payment") or {}
-    intent = payment.get("payment_intent") if isinstance(payment, dict) else None
-    by_intent = (lambda p: p["payment"].get("payment_intent") == intent) if intent else None
-    return _all(_equals(params, "invoice"), by_intent), None
-
-
-def _refund_filters(params: Params) -> Filters:
-    return _equals(params, "charge"), None

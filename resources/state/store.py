@@ -31,8 +31,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import SchemaItem
 
 from resources.setting_checks import database_url
+from resources.state.columns import columns as column_specs
+from resources.state.columns import schema_tables
 
 _CHUNK = 1000
+# Column specs: resources/state/columns.py.
+_TABLES = """
+contacts     external_id str255 key, intercom_id str64 null, email str320 null, company_id str255 null,
+             values json, updated_at time
+companies    company_id str255 key, intercom_id str64, values json, updated_at time
+sync_errors  id int key serial, run_id str64 index, model str32, record_key str255, field str255 null,
+             status int null, code str128, message text, request_id str128 null, occurred_at time
+sync_runs    run_id str64 key, model str32 key, dry_run bool, planned int, done int null, failed int null,
+             started_at time, finished_at time null
+"""
 
 
 def _now() -> datetime:
@@ -71,53 +83,15 @@ class StateStore:
         self.prefix = table_prefix
         self.engine = engine or sa.create_engine(database_url("REVSYNC_STATE_URL", url))  # never echoes a password
         self.metadata = sa.MetaData()
-        self.contacts = self.define_table(
-            "contacts",
-            sa.Column("external_id", sa.String(255), primary_key=True),
-            sa.Column("intercom_id", sa.String(64), nullable=True),
-            sa.Column("email", sa.String(320), nullable=True),
-            sa.Column("company_id", sa.String(255), nullable=True),
-            sa.Column("values", sa.JSON, nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        )
-        self.companies = self.define_table(
-            "companies",
-            sa.Column("company_id", sa.String(255), primary_key=True),
-            sa.Column("intercom_id", sa.String(64), nullable=False),
-            sa.Column("values", sa.JSON, nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        )
-        self.sync_errors = self.define_table(
-            "sync_errors",
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("run_id", sa.String(64), nullable=False, index=True),
-            sa.Column("model", sa.String(32), nullable=False),
-            sa.Column("record_key", sa.String(255), nullable=False),
-            sa.Column("field", sa.String(255), nullable=True),
-            sa.Column("status", sa.Integer, nullable=True),
-            sa.Column("code", sa.String(128), nullable=False),
-            sa.Column("message", sa.Text, nullable=False),
-            sa.Column("request_id", sa.String(128), nullable=True),
-            sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-        )
-        self.sync_runs = self.define_table(
-            "sync_runs",
-            sa.Column("run_id", sa.String(64), primary_key=True),
-            sa.Column("model", sa.String(32), primary_key=True),
-            sa.Column("dry_run", sa.Boolean, nullable=False),
-            sa.Column("planned", sa.Integer, nullable=False),
-            sa.Column("done", sa.Integer, nullable=True),
-            sa.Column("failed", sa.Integer, nullable=True),
-            sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-            sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        )
+        self.contacts, self.companies, self.sync_errors, self.sync_runs = self.define_tables(_TABLES)
 
     # -- schema ---------------------------------------------------------------------------
     def table_name(self, suffix: str) -> str:
         return f"{self.prefix}{suffix}"
 
-    def define_table(self, suffix: str, *columns: SchemaItem, **kwargs: Any) -> sa.Table:
-        """A prefixed table on this store's metadata; `create_all` creates it.
+    def define_table(self, suffix: str, *columns: SchemaItem | str, **kwargs: Any) -> sa.Table:
+        """A prefixed table on this store's metadata; `create_all` creates it. A string among
+        `columns` is a column spec (resources/state/columns.py: `"key str255 key, payload json"`).
 
         Defining a table the store already has returns it: several assets of one run share a
         store, and each builds the module (history, ledger) that owns its tables.
@@ -125,7 +99,18 @@ class StateStore:
         existing = self.metadata.tables.get(self.table_name(suffix))
         if existing is not None:
             return existing
-        return sa.Table(self.table_name(suffix), self.metadata, *columns, **kwargs)
+        items = [c for item in columns for c in (column_specs(item) if isinstance(item, str) else [item])]
+        return sa.Table(self.table_name(suffix), self.metadata, *items, **kwargs)
+
+    def define_tables(self, schema: str) -> list[sa.Table]:
+        """The tables of a schema text (resources/state/columns.py), in order, by `define_table`."""
+        return [self.define_table(name, spec) for name, spec in schema_tables(schema)]
+
+    def ensure_tables(self, schema: str) -> list[sa.Table]:
+        """The tables of a schema text, defined and created where missing: a domain's own tables."""
+        tables = self.define_tables(schema)
+        self.metadata.create_all(self.engine, tables=tables)
+        return tables
 
     def create_all(self) -> None:
         self.metadata.create_all(self.engine)

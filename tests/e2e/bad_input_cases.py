@@ -1,6 +1,7 @@
 """The bad-input corpus: what a new user's data and infrastructure bring, and the exact message each earns.
 
-Each case names its input and the message a user reads (in the error, or in `sync_errors`). The
+Each case names its input and the message a user reads (in the error, or in `sync_errors`); the
+cases are data in bad_input_cases.yaml, the Stripe objects (built from a template) here. The
 test module runs every group through the real code: settings through the resources' validators,
 warehouse rows and Stripe objects through ingest validation, Intercom values through the push's
 acceptance check, Intercom answers and process faults through the push over HTTP to the emulator.
@@ -8,9 +9,14 @@ acceptance check, Intercom answers and process faults through the push over HTTP
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from assets.ingest.validation import MAX_QUANTITY
 from resources.intercom.resource import IntercomResource
@@ -25,148 +31,12 @@ class ConfigCase:
     message: str
 
 
-CONFIG = [
-    ConfigCase(
-        "fx rate not a number",
-        lambda: SyncSettings(fx_rates="eur=abc"),
-        "REVSYNC_FX_RATES='eur=abc': the rate of eur ('abc') is not a positive number",
-    ),
-    ConfigCase(
-        "fx rate zero",
-        lambda: SyncSettings(fx_rates="gbp=0"),
-        "REVSYNC_FX_RATES='gbp=0': the rate of gbp ('0') is not a positive number",
-    ),
-    ConfigCase(
-        "fx rate negative",
-        lambda: SyncSettings(fx_rates="eur=1.08,jpy=-0.0067"),
-        "REVSYNC_FX_RATES='eur=1.08,jpy=-0.0067': the rate of jpy ('-0.0067') is not a positive number",
-    ),
-    ConfigCase(
-        "fx rate infinite",
-        lambda: SyncSettings(fx_rates="eur=Infinity"),
-        "REVSYNC_FX_RATES='eur=Infinity': the rate of eur ('Infinity') is not a positive number",
-    ),
-    ConfigCase(
-        "fx currency unknown",
-        lambda: SyncSettings(fx_rates="eur=1.08,abc=2"),
-        "REVSYNC_FX_RATES='eur=1.08,abc=2': 'abc' is not an ISO 4217 currency code",
-    ),
-    ConfigCase(
-        "fx entry without =",
-        lambda: SyncSettings(fx_rates="eur 1.08"),
-        "REVSYNC_FX_RATES='eur 1.08': entry 'eur 1.08' is not of the form 'eur=1.08'",
-    ),
-    ConfigCase(
-        "reporting currency unknown",
-        lambda: SyncSettings(reporting_currency="xyz"),
-        "REVSYNC_REPORTING_CURRENCY='xyz': not an ISO 4217 currency code (e.g. usd, eur, gbp)",
-    ),
-    ConfigCase(
-        "reporting currency a symbol",
-        lambda: SyncSettings(reporting_currency="$"),
-        "REVSYNC_REPORTING_CURRENCY='$': not an ISO 4217 currency code (e.g. usd, eur, gbp)",
-    ),
-    ConfigCase(
-        "as_of not ISO", lambda: SyncSettings(as_of="yesterday"), "settings.as_of='yesterday': not an ISO-8601 time"
-    ),
-    ConfigCase(
-        "metadata key empty",
-        lambda: SyncSettings(account_metadata_key=""),
-        "REVSYNC_STRIPE_ACCOUNT_METADATA_KEY='': must not be empty",
-    ),
-    ConfigCase(
-        "intercom region unknown",
-        lambda: IntercomResource(access_token="t", region="moon"),
-        "INTERCOM_REGION='moon': not one of ['au', 'eu', 'us']",
-    ),
-    ConfigCase(
-        "intercom base url without scheme",
-        lambda: IntercomResource(access_token="t", base_url="api.intercom.io"),
-        "INTERCOM_BASE_URL='api.intercom.io': not an http(s) URL",
-    ),
-    ConfigCase(
-        "stripe base url with password",
-        lambda: StripeResource(api_key="k", base_url="ftp://me:pw@host"),
-        "STRIPE_BASE_URL='ftp://host': not an http(s) URL",
-    ),
-]
-
-
 @dataclass(frozen=True)
 class RowCase:
     name: str
     table: str
     rows: list[tuple[Any, Any]]  # (key, created_at); the good rows are added by the test
     messages: list[str]
-
-
-ROWS = [
-    RowCase(
-        "US date",
-        "users",
-        [("u1", "03/15/2024")],
-        ["users u1: created_at is not an ISO-8601 timestamp; raw value '03/15/2024'"],
-    ),
-    RowCase(
-        "European date",
-        "users",
-        [("u1", "15.03.2024")],
-        ["users u1: created_at is not an ISO-8601 timestamp; raw value '15.03.2024'"],
-    ),
-    RowCase(
-        "word for a date",
-        "accounts",
-        [("a1", "last tuesday")],
-        ["accounts a1: created_at is not an ISO-8601 timestamp; raw value 'last tuesday'"],
-    ),
-    RowCase(
-        "impossible calendar day",
-        "users",
-        [("u1", "2024-02-30")],
-        ["users u1: created_at is not an ISO-8601 timestamp; raw value '2024-02-30'"],
-    ),
-    RowCase(
-        "epoch number as text",
-        "users",
-        [("u1", "1710460800")],
-        ["users u1: created_at is not an ISO-8601 timestamp; raw value '1710460800'"],
-    ),
-    RowCase(
-        "future signup",
-        "users",
-        [("u1", "2030-01-01")],
-        ["users u1: created_at is in the future (now is 2026-11-20T12:00:00+00:00); raw value '2030-01-01'"],
-    ),
-    RowCase(
-        "future account",
-        "accounts",
-        [("a1", "2026-11-21T00:00:00Z")],
-        [
-            "accounts a1: created_at is in the future (now is 2026-11-20T12:00:00+00:00); "
-            "raw value '2026-11-21T00:00:00Z'"
-        ],
-    ),
-    RowCase("NULL key", "users", [(None, "2024-01-01")], ["users row 1: user_id is missing; raw value NULL"]),
-    RowCase("blank key", "users", [("  ", "2024-01-01")], ["users row 1: user_id is missing; raw value '  '"]),
-    RowCase(
-        "duplicate key",
-        "users",
-        [("u1", None), ("u1", "2024-01-01")],
-        ["users u1: user_id appears more than once; none of these rows is synced (2 rows); raw value 'u1'"] * 2,
-    ),
-    RowCase(
-        "duplicate account",
-        "accounts",
-        [("a1", None), ("a1", None), ("a1", None)],
-        ["accounts a1: account_id appears more than once; none of these rows is synced (3 rows); raw value 'a1'"] * 3,
-    ),
-    RowCase(
-        "huge garbage value truncated",
-        "users",
-        [("u1", "x" * 5000)],
-        ["users u1: created_at is not an ISO-8601 timestamp; raw value '" + "x" * 58 + "…"],
-    ),
-]
 
 
 @dataclass(frozen=True)
@@ -216,59 +86,6 @@ class ValueCase:
     message: str
 
 
-VALUES = [
-    ValueCase(
-        "email over 255",
-        "email",
-        "a" * 250 + "@ex.com",
-        "email",
-        "value_too_long",
-        "email is 257 characters; Intercom keeps at most 255 and revsync never cuts a value: fix it at the source",
-    ),
-    ValueCase(
-        "email without @",
-        "email",
-        "ann.example.com",
-        "email",
-        "invalid_email",
-        "email 'ann.example.com' is not a valid email address",
-    ),
-    ValueCase(
-        "email with two @",
-        "email",
-        "ann@@example.com",
-        "email",
-        "invalid_email",
-        "email 'ann@@example.com' is not a valid email address",
-    ),
-    ValueCase(
-        "email without domain dot",
-        "email",
-        "ann@localhost",
-        "email",
-        "invalid_email",
-        "email 'ann@localhost' is not a valid email address",
-    ),
-    ValueCase(
-        "name over 255",
-        "name",
-        "N" * 256,
-        "name",
-        "value_too_long",
-        "name is 256 characters; Intercom keeps at most 255 and revsync never cuts a value: fix it at the source",
-    ),
-    ValueCase(
-        "seat count beyond int32",
-        "seat_count",
-        10**12,
-        "custom_attributes.seat_count",
-        "value_out_of_range",
-        "custom_attributes.seat_count 1000000000000 is outside the range Intercom accepts "
-        "(-2147483648 to 2147483647); never capped",
-    ),
-]
-
-
 @dataclass(frozen=True)
 class AnswerCase:
     """Intercom answers one contact create with this; the record fails, the rest sync."""
@@ -280,14 +97,6 @@ class AnswerCase:
     message: str
 
 
-ANSWERS = [
-    AnswerCase("400 bad request", "status", 400, "parameter_invalid", "Injected 400"),
-    AnswerCase("403 forbidden", "status", 403, "bad_request", "Injected 403"),
-    AnswerCase("422 unprocessable", "status", 422, "bad_request", "Injected 422"),
-    AnswerCase("HTML body from a proxy", "malformed", 400, "http_400", "Bad Request"),
-]
-
-
 @dataclass(frozen=True)
 class FaultCase:
     """Infrastructure faults the transport retries: every record still syncs, none twice."""
@@ -296,10 +105,26 @@ class FaultCase:
     rules: list[dict[str, Any]]
 
 
-FAULTS = [
-    FaultCase("two 503s", [{"kind": "status", "status": 503, "times": 2}]),
-    FaultCase("dropped connections", [{"kind": "drop", "times": 3}]),
-    FaultCase("a timeout", [{"kind": "timeout", "seconds": 1.0, "times": 1}]),
-    FaultCase("HTML 502 from a proxy", [{"kind": "malformed", "status": 502, "times": 2}]),
-    FaultCase("a bare 429 without headers", [{"kind": "malformed", "status": 429, "times": 2}]),
-]
+def _expanded(value: Any) -> Any:
+    """The case file's value with each `<c*N>` written out (the character c, N times)."""
+    if isinstance(value, str):
+        return re.sub(r"<(.)\*(\d+)>", lambda m: m[1] * int(m[2]), value)
+    if isinstance(value, list):
+        return [_expanded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _expanded(v) for k, v in value.items()}
+    return value
+
+
+_CASES: dict[str, list[dict[str, Any]]] = _expanded(yaml.safe_load(Path(__file__).with_suffix(".yaml").read_text()))
+_MAKERS: dict[str, Callable[..., Any]] = {
+    "SyncSettings": SyncSettings,
+    "IntercomResource": IntercomResource,
+    "StripeResource": StripeResource,
+}
+
+CONFIG = [ConfigCase(c["name"], partial(_MAKERS[c["make"]], **c["with"]), c["message"]) for c in _CASES["config"]]
+ROWS = [RowCase(c["name"], c["table"], [tuple(r) for r in c["rows"]], c["messages"]) for c in _CASES["rows"]]
+VALUES = [ValueCase(**c) for c in _CASES["values"]]
+ANSWERS = [AnswerCase(**c) for c in _CASES["answers"]]
+FAULTS = [FaultCase(**c) for c in _CASES["faults"]]

@@ -17,7 +17,7 @@ from emulators.http import EmulatorServer
 from emulators.intercom import IntercomEmulator
 from emulators.stripe import StripeEmulator
 from orchestration.definitions import defs
-from orchestration.environments import DEMO_FX_RATES, emulator_resources
+from orchestration.environments import DEMO_FX_RATES, EmulatorAccess, emulator_resources
 from resources.check_settings import CheckSettings
 from resources.settings import SyncSettings
 
@@ -46,10 +46,7 @@ def sync_resources(
         **settings_overrides,
     )
     resources = emulator_resources(
-        stripe_url=stripe_url,
-        stripe_key=STRIPE_KEY,
-        intercom_url=intercom_url,
-        intercom_token=INTERCOM_TOKEN,
+        EmulatorAccess(stripe_url, STRIPE_KEY, intercom_url, INTERCOM_TOKEN),
         warehouse_url=warehouse_url,
         settings=settings,
         fx_rates_table=fx_rates_table,

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import yaml
 
 from assets.plays.holdout import in_control
+from assets.plays.load import forget_parsed_plays, plays_file_parses
 from tests.e2e.harness import AS_OF, metadata, sync_world
 
 pytestmark = pytest.mark.slow
@@ -52,8 +53,12 @@ def test_a_custom_plays_file_is_pushed_with_holdouts(warehouse_url, tmp_path):
     path.write_text(yaml.safe_dump(PLAYS))
     with sync_world(warehouse_url) as env:
         env.plays_file = str(path)
+        forget_parsed_plays()  # as a fresh run worker starts
+        parses = plays_file_parses()
         result = env.run()
         assert result.success
+        # segment_membership, play_results and the push's catalog all read the plays: one parse.
+        assert plays_file_parses() - parses == 1
         contacts = result.output_for_node("contact_attributes")
         companies = result.output_for_node("company_attributes")
 

@@ -30,16 +30,13 @@ CHILD = """
 import sys
 import dagster as dg
 from orchestration.definitions import defs
-from orchestration.environments import DEMO_FX_RATES, emulator_resources
+from orchestration.environments import DEMO_FX_RATES, EmulatorAccess, emulator_resources
 from resources.settings import SyncSettings
 
 stripe_url, intercom_url, warehouse_url, bad_url = sys.argv[1:5]
 for url in (warehouse_url, bad_url):
     resources = emulator_resources(
-        stripe_url=stripe_url,
-        stripe_key=dg.EnvVar("STRIPE_API_KEY"),
-        intercom_url=intercom_url,
-        intercom_token=dg.EnvVar("INTERCOM_ACCESS_TOKEN"),
+        EmulatorAccess(stripe_url, dg.EnvVar("STRIPE_API_KEY"), intercom_url, dg.EnvVar("INTERCOM_ACCESS_TOKEN")),
         warehouse_url=url,
         settings=SyncSettings(as_of="2026-11-20T12:00:00+00:00", fx_rates=DEMO_FX_RATES),
     )

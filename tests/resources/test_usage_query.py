@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
-from resources.usage_query import per_user_counts, usage_aggregate_query, usage_columns
+from resources.usage_query import UsageQuery, usage_columns
 from resources.warehouse import UsageEventsTable, WarehouseResource
 
 AS_OF = datetime(2025, 3, 1, tzinfo=UTC)
@@ -16,7 +16,7 @@ METRICS = {"reports_created": "report_created", "users_invited": "teammate_invit
 
 def _sql(dialect, **resource_config) -> str:
     tables = WarehouseResource(**resource_config).tables()
-    return str(usage_aggregate_query(tables, METRICS, AS_OF).compile(dialect=dialect))
+    return str(UsageQuery(tables, METRICS, AS_OF).aggregate().compile(dialect=dialect))
 
 
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "postgresql"])
@@ -31,8 +31,8 @@ def test_one_group_by_with_conditional_counts(dialect) -> None:
 
 def test_the_bare_group_by_is_the_aggregations_inner_query() -> None:
     tables = WarehouseResource().tables()
-    bare = str(per_user_counts(tables, METRICS, AS_OF).compile(dialect=postgresql.dialect()))
-    whole = str(usage_aggregate_query(tables, METRICS, AS_OF).compile(dialect=postgresql.dialect()))
+    bare = str(UsageQuery(tables, METRICS, AS_OF).per_user_counts().compile(dialect=postgresql.dialect()))
+    whole = str(UsageQuery(tables, METRICS, AS_OF).aggregate().compile(dialect=postgresql.dialect()))
     assert "JOIN" not in bare and bare.count("GROUP BY") == 1
     # What bench/usage.py times is what revsync issues, from the counts to the GROUP BY.
     assert bare.split("SELECT usage_events.user_id, ", 1)[1] in whole
@@ -61,7 +61,7 @@ def test_configured_names_are_rendered() -> None:
 
 def test_columns_follow_the_metrics() -> None:
     assert usage_columns(METRICS) == ["reports_created", "reports_created_30d", "users_invited", "users_invited_30d"]
-    query = usage_aggregate_query(WarehouseResource().tables(), METRICS, AS_OF)
+    query = UsageQuery(WarehouseResource().tables(), METRICS, AS_OF).aggregate()
     assert [c.name for c in query.selected_columns] == ["user_id", *usage_columns(METRICS), "last_active_at"]
 
 
@@ -72,9 +72,9 @@ def test_columns_follow_the_metrics() -> None:
 )
 def test_bad_metrics_are_refused(metrics) -> None:
     with pytest.raises(ValueError):
-        usage_aggregate_query(WarehouseResource().tables(), metrics, AS_OF)
+        UsageQuery(WarehouseResource().tables(), metrics, AS_OF).aggregate()
 
 
 def test_naive_as_of_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        usage_aggregate_query(WarehouseResource().tables(), METRICS, datetime(2025, 3, 1))
+        UsageQuery(WarehouseResource().tables(), METRICS, datetime(2025, 3, 1)).aggregate()

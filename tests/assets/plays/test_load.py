@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
-from assets.plays.load import DEFAULT_PLAYS_FILE, PLAYS_ENV, PlaysFileError, load_plays, plays_path
+from assets.plays.load import (
+    DEFAULT_PLAYS_FILE,
+    PLAYS_ENV,
+    PlaysFileError,
+    configured_plays,
+    forget_parsed_plays,
+    load_plays,
+    plays_file_parses,
+    plays_path,
+)
 from assets.plays.model import AllOf, Comparison, NotOf
 
 BASE: dict[str, Any] = {
@@ -245,3 +254,26 @@ def test_the_shipped_plays_file_is_valid():
     plays = load_plays(DEFAULT_PLAYS_FILE)
     assert [s.name for s in plays.segments] == ["ready_for_pro_upgrade", "team_expansion_candidate"]
     assert [t.name for t in plays.tiers] == ["low_value", "mid_value", "high_value"]
+
+
+def test_configured_plays_parses_each_version_of_the_file_once(tmp_path):
+    path = write(tmp_path, {"segments": [segment()]})
+    forget_parsed_plays()
+    before = plays_file_parses()
+    first = configured_plays(str(path), None)
+    assert configured_plays(str(path), {"reports_created": "report_created"}) is not first  # other metrics
+    assert configured_plays(str(path), None) is first
+    assert plays_file_parses() - before == 1
+
+    edited = {"segments": [segment(), segment(name="second_segment", title="Second")]}
+    path.write_text(yaml.safe_dump(edited))  # a longer file: another version, read afresh
+    assert [s.name for s in configured_plays(str(path), None).segments] == ["power_users", "second_segment"]
+    assert plays_file_parses() - before == 2
+
+
+def test_a_cached_file_that_becomes_invalid_is_rejected(tmp_path):
+    path = write(tmp_path, {"segments": [segment()]})
+    configured_plays(str(path), None)
+    path.write_text("segments: [")
+    with pytest.raises(PlaysFileError, match="not valid YAML"):
+        configured_plays(str(path), None)

@@ -11,7 +11,8 @@ import pytest
 
 from assets.attributes import catalog
 from assets.push import AttributeSchemaError
-from assets.push.service import PushFailed, PushOptions, SyncResult, check_error_rate, sync_intercom
+from assets.push.runner import PushFailed, PushOptions, check_error_rate
+from assets.push.service import SyncResult, sync_intercom
 from emulators.http import EmulatorServer, FaultRule
 from emulators.inprocess import INPROCESS_URL, InProcessTransport
 from emulators.intercom import IntercomEmulator

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[3]
 PUSH_SCRIPT = f"""
 import asyncio, logging, sys
 from assets.attributes.catalog import catalog
-from assets.push.service import PushOptions, sync_intercom
+from assets.push.runner import PushOptions
+from assets.push.service import sync_intercom
 from tests.fixtures.synthetic import synthetic_frames
 from resources.intercom import IntercomResource
 from resources.state import StateStore
