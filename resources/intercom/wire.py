@@ -111,6 +111,9 @@ class _Connection(asyncio.Protocol):
             self._drained.set_result(None)
 
     # -- httptools callbacks ---------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self._complete:  # a second response in the same read: nobody asked for it
+            self.close()
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
