@@ -1,13 +1,15 @@
-"""The HTTP layer under every Intercom call: keep-alive httpx clients (one per call in flight),
-the shared rate pacer, and the retry policy.
+"""The HTTP layer under every Intercom call: one `httpx.AsyncClient` over keep-alive connections
+(one per call in flight), the shared rate pacer, and the retry policy.
 
 Retried: 429 (after the window resets, plus jitter), 5xx, timeouts and dropped connections (capped
 exponential backoff with full jitter). Never retried: any other 4xx; the caller decides (a 409 on
 create is recovered, not repeated). Every error response is logged with Intercom's `request_id`;
 the access token lives only in the client's default headers, never in a message.
 
-The bytes on the wire go through an `httpx.AsyncBaseTransport`: the network by default, or any
-injected one (tests hand requests to the emulator in process: `emulators/inprocess.py`).
+The bytes on the wire go through an `httpx.AsyncBaseTransport`: by default `KeepAliveTransport`
+(`wire.py`: HTTP/1.1 on asyncio and httptools, in place of httpx's httpcore + h11 + anyio stack,
+for CPU), or any injected one (tests hand requests to the emulator in process:
+`emulators/inprocess.py`).
 """
 
 from __future__ import annotations
@@ -89,8 +91,8 @@ _NO_COOKIES = _NoCookies()
 
 
 class IntercomTransport:
-    """Sends one Intercom call at a time per coroutine; all coroutines share the pacer and a stack of
-    idle single-connection clients."""
+    """Sends one Intercom call at a time per coroutine; all coroutines share the pacer and one client,
+    whose transport keeps one connection per call in flight (never more than `max_concurrency`)."""
 
     def __init__(
         self,
@@ -116,17 +118,19 @@ class IntercomTransport:
             max_in_flight=max_concurrency, reserve=rate_limit_reserve, clock=clock, sleep=sleep, rng=self._rng
         )
         self._base_url = base_url.rstrip("/")  # absolute URLs per call: httpx merges a relative one by parsing twice
-        self._client_options: dict[str, Any] = {
-            "headers": {
+        # The network by default: keep-alive HTTP/1.1 over asyncio and httptools (`wire.py`), which
+        # costs far less CPU per call than httpx's default httpcore + h11 + anyio stack. A shared
+        # client is safe: httpx clients take concurrent requests, and the transport hands each
+        # request in flight its own connection.
+        self._client = _Client(
+            transport=http_transport or KeepAliveTransport(),
+            headers={
                 "Authorization": f"Bearer {access_token}",
                 "Accept": "application/json",
                 "Intercom-Version": api_version,
             },
-            "timeout": httpx.Timeout(timeout_s, connect=connect_timeout_s),
-        }
-        # The network by default: keep-alive HTTP/1.1 over asyncio and httptools (`wire.py`), which
-        # costs far less CPU per call than httpx's default httpcore + h11 + anyio stack.
-        self._client = _Client(transport=http_transport or KeepAliveTransport(), **self._client_options)
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()

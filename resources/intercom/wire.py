@@ -46,7 +46,7 @@ class _Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection; `httptools` calls the `on_*` methods while parsing."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self._loop = self.loop = loop
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self.usable = True  # False once closed, broken or half-read: never handed out again
@@ -114,6 +114,7 @@ class _Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         if self._complete:  # a second response in the same read: nobody asked for it
             self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
@@ -205,7 +206,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.usable = False
-        if self._transport is not None:
+        if self._transport is not None and not self._loop.is_closed():  # else the socket is gone already
             self._transport.close()
 
 
@@ -241,9 +242,14 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
 
     def _take_idle(self, origin: _Origin) -> _Connection | None:
         idle = self._idle.get(origin)
+        if not idle:
+            return None
+        loop = asyncio.get_running_loop()
         while idle:
             connection = idle.pop()
-            if connection.usable:  # the event loop has already told us of any close or stray byte
+            # The event loop has already told the connection of any close or stray byte; one made
+            # on another (earlier) event loop can't be used on this one.
+            if connection.usable and connection.loop is loop:
                 return connection
             self._discard(connection)
         return None

@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from resources.intercom.wire import KeepAliveTransport
 
-OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"ok\": true}"
+OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"ok": true}'
 # A reply to request number n (1-based, over all connections); True keeps the connection open.
 Reply = Callable[[asyncio.StreamWriter, int], Awaitable[bool]]
 
@@ -191,7 +191,7 @@ def test_the_read_timeout_bounds_silence_not_the_whole_response():
     "sent, error",
     [
         (b"", httpx.RemoteProtocolError),  # closed before answering
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"half\":", httpx.RemoteProtocolError),  # mid-body
+        (b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"half":', httpx.RemoteProtocolError),  # mid-body
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n", httpx.RemoteProtocolError),
         (b"SMTP ready\r\n\r\n", httpx.RemoteProtocolError),  # not HTTP
     ],
