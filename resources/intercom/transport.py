@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from json import dumps as json_dumps
 from typing import Any
 
 import httpx
@@ -131,6 +132,10 @@ class IntercomTransport:
             },
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
         )
+        self._headers = httpx.Headers(self._client.headers)
+        self._json_headers = httpx.Headers(self._client.headers)
+        self._json_headers["Content-Type"] = "application/json"
+        self._timeout = self._client.timeout.as_dict()
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -197,7 +202,17 @@ class IntercomTransport:
             failures += 1
 
     async def _send(self, method: str, path: str, json: Any, params: dict[str, Any] | None) -> httpx.Response:
-        return await self._client.request(method, httpx.URL(self._base_url + path), json=json, params=params)
+        """One exchange through the client, from a request built here rather than by `build_request`:
+        the headers (the client's defaults included) are merged once in `__init__` instead of per call,
+        the URL is parsed once (absolute) and the body is encoded as httpx encodes `json=`."""
+        url = httpx.URL(self._base_url + path, params=params) if params else httpx.URL(self._base_url + path)
+        extensions = {"timeout": self._timeout}
+        if json is None:
+            request = httpx.Request(method, url, headers=self._headers, extensions=extensions)
+        else:
+            body = json_dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            request = httpx.Request(method, url, headers=self._json_headers, content=body, extensions=extensions)
+        return await self._client.send(request)
 
     async def _backoff(self, attempt: int) -> None:
         self.stats.retries += 1
