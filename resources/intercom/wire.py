@@ -58,6 +58,8 @@ class _Connection(asyncio.Protocol):
         self._complete = False
         self._head = False
         self._keep_alive = False
+        self._status = 0
+        self._reason = b""
         self._read_timeout: float | None = None
         self._last_read = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -115,6 +117,9 @@ class _Connection(asyncio.Protocol):
         if self._complete:  # a second response in the same read: nobody asked for it
             self.close()
 
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason  # may come in pieces, split across reads
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
@@ -127,6 +132,10 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._status = status = self._parser.get_status_code()
+        if 100 <= status < 200:  # an interim answer (103 Early Hints, a stray 100): the real one follows
+            self._headers, self._body, self._reason, self._headers_done = [], [], b"", False
+            return
         self._complete = True
         # Asked now: once `feed_data` returns, llhttp has reset and answers False.
         self._keep_alive = self._transport is not None and self._parser.should_keep_alive()
@@ -146,7 +155,7 @@ class _Connection(asyncio.Protocol):
         self._request = request
         self._head = request.method == "HEAD"
         self._waiter = waiter = self._loop.create_future()
-        self._headers, self._body = [], []
+        self._headers, self._body, self._reason = [], [], b""
         self._headers_done = self._complete = self._keep_alive = False
         try:
             try:
@@ -167,12 +176,15 @@ class _Connection(asyncio.Protocol):
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-        self.usable = self._keep_alive and not self._head and not transport.is_closing()
+        # Reusable only if the server keeps it alive and has all of our request (it may answer early).
+        self.usable = (
+            self._keep_alive and not self._head and not transport.is_closing() and not transport.get_write_buffer_size()
+        )
         return httpx.Response(
-            self._parser.get_status_code(),
+            self._status,
             headers=self._headers,
             content=b"".join(self._body),
-            extensions={"http_version": b"HTTP/1.1"},
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": self._reason},
         )
 
     async def _drain(self, request: httpx.Request, timeout: float | None) -> None:
@@ -225,7 +237,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         scheme = url.raw_scheme
         if scheme not in _DEFAULT_PORTS:
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
-        origin = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        origin = (scheme, url.raw_host.decode("ascii"), url.port or _DEFAULT_PORTS[scheme])  # IDNA-encoded
         timeouts: dict[str, Any] = request.extensions.get("timeout") or {}
         data = _serialise(request, await request.aread())
         connection = self._take_idle(origin) or await self._connect(origin, request, timeouts.get("connect"))

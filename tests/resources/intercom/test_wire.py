@@ -360,3 +360,42 @@ def test_bytes_after_a_complete_response_make_the_connection_unusable():
             assert server.connections == 2
 
     asyncio.run(main())
+
+
+def test_an_interim_1xx_answer_is_skipped_and_the_reason_phrase_kept():
+    async def early_hints(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
+        await writer.drain()
+        writer.write(b"HTTP/1.1 409 Already There\r\nContent-Length: 2\r\n\r\n{}")
+        return True
+
+    async def main() -> None:
+        async with Server(early_hints) as server, client() as http:
+            response = await http.get(f"{server.url}/x")
+            assert (response.status_code, response.reason_phrase, response.json()) == (409, "Already There", {})
+            assert "link" not in response.headers
+
+    asyncio.run(main())
+
+
+def test_an_answer_before_the_whole_request_was_sent_is_returned_but_its_connection_not_reused():
+    async def main() -> None:
+        connections = []
+
+        async def answer_early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections.append(writer)
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n")  # and reads no more
+            await asyncio.sleep(2)
+
+        server = await asyncio.start_server(answer_early, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/x"
+        try:
+            async with client() as http:
+                assert (await http.post(url, content=b"x" * 64_000_000)).status_code == 413
+                assert (await http.get(url)).status_code == 413
+                assert len(connections) == 2
+        finally:
+            server.close()
+
+    asyncio.run(main())
