@@ -1,13 +1,15 @@
-"""The HTTP layer under every Intercom call: keep-alive httpx clients (one per call in flight),
-the shared rate pacer, and the retry policy.
+"""The HTTP layer under every Intercom call: one `httpx.AsyncClient` over keep-alive connections
+(one per call in flight), the shared rate pacer, and the retry policy.
 
 Retried: 429 (after the window resets, plus jitter), 5xx, timeouts and dropped connections (capped
 exponential backoff with full jitter). Never retried: any other 4xx; the caller decides (a 409 on
 create is recovered, not repeated). Every error response is logged with Intercom's `request_id`;
 the access token lives only in the client's default headers, never in a message.
 
-The bytes on the wire go through an `httpx.AsyncBaseTransport`: the network by default, or any
-injected one (tests hand requests to the emulator in process: `emulators/inprocess.py`).
+The bytes on the wire go through an `httpx.AsyncBaseTransport`: by default `KeepAliveTransport`
+(`wire.py`: HTTP/1.1 on asyncio and httptools, in place of httpx's httpcore + h11 + anyio stack,
+for CPU), or any injected one (tests hand requests to the emulator in process:
+`emulators/inprocess.py`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import ssl
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from json import dumps as json_dumps
 from typing import Any
 
 import httpx
@@ -31,11 +33,11 @@ from resources.intercom.errors import (
     IntercomRateLimited,
 )
 from resources.intercom.pacing import RateLimitHeaders, RatePacer
+from resources.intercom.wire import KeepAliveTransport
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_NETWORK_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-_ONE_CONNECTION = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,8 @@ _NO_COOKIES = _NoCookies()
 
 
 class IntercomTransport:
-    """Sends one Intercom call at a time per coroutine; all coroutines share the pacer and a stack of
-    idle single-connection clients."""
+    """Sends one Intercom call at a time per coroutine; all coroutines share the pacer and one client,
+    whose transport keeps one connection per call in flight (never more than `max_concurrency`)."""
 
     def __init__(
         self,
@@ -117,41 +119,26 @@ class IntercomTransport:
             max_in_flight=max_concurrency, reserve=rate_limit_reserve, clock=clock, sleep=sleep, rng=self._rng
         )
         self._base_url = base_url.rstrip("/")  # absolute URLs per call: httpx merges a relative one by parsing twice
-        self._client_options: dict[str, Any] = {
-            "headers": {
+        # The network by default: keep-alive HTTP/1.1 over asyncio and httptools (`wire.py`), which
+        # costs far less CPU per call than httpx's default httpcore + h11 + anyio stack. A shared
+        # client is safe: httpx clients take concurrent requests, and the transport hands each
+        # request in flight its own connection.
+        self._client = _Client(
+            transport=http_transport or KeepAliveTransport(),
+            headers={
                 "Authorization": f"Bearer {access_token}",
                 "Accept": "application/json",
                 "Intercom-Version": api_version,
             },
-            "timeout": httpx.Timeout(timeout_s, connect=connect_timeout_s),
-        }
-        self._http_transport = http_transport
-        self._idle: list[httpx.AsyncClient] = []  # LIFO: the most recently used connection is warmest
-        self._clients: list[httpx.AsyncClient] = []
-        self._ssl: ssl.SSLContext | None = None
-
-    def _checkout(self) -> httpx.AsyncClient:
-        """A client nobody else is using: one per call in flight, each with one keep-alive connection.
-
-        httpcore's shared pool checks every idle connection of the pool on each request and
-        response (a poll and a getpeername each), and wakes every queued request when one
-        connection frees up; a pool of one connection per call in flight pays for one check.
-        """
-        if self._idle:
-            return self._idle.pop()
-        transport = self._http_transport
-        if transport is None:
-            if self._ssl is None:  # one certificate store for all clients (each load costs ~10 ms)
-                self._ssl = httpx.create_ssl_context()
-            transport = httpx.AsyncHTTPTransport(verify=self._ssl, limits=_ONE_CONNECTION)
-        client = _Client(transport=transport, **self._client_options)
-        self._clients.append(client)
-        return client
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+        )
+        self._headers = httpx.Headers(self._client.headers)
+        self._json_headers = httpx.Headers(self._client.headers)
+        self._json_headers["Content-Type"] = "application/json"
+        self._timeout = self._client.timeout.as_dict()
 
     async def aclose(self) -> None:
-        clients, self._clients, self._idle = self._clients, [], []
-        for client in clients:
-            await client.aclose()
+        await self._client.aclose()
 
     async def request(
         self,
@@ -215,11 +202,17 @@ class IntercomTransport:
             failures += 1
 
     async def _send(self, method: str, path: str, json: Any, params: dict[str, Any] | None) -> httpx.Response:
-        client = self._checkout()
-        try:
-            return await client.request(method, httpx.URL(self._base_url + path), json=json, params=params)
-        finally:  # back before the pacer frees the slot: never more clients than calls in flight
-            self._idle.append(client)
+        """One exchange through the client, from a request built here rather than by `build_request`:
+        the headers (the client's defaults included) are merged once in `__init__` instead of per call,
+        the URL is parsed once (absolute) and the body is encoded as httpx encodes `json=`."""
+        url = httpx.URL(self._base_url + path, params=params) if params else httpx.URL(self._base_url + path)
+        extensions = {"timeout": self._timeout}
+        if json is None:
+            request = httpx.Request(method, url, headers=self._headers, extensions=extensions)
+        else:
+            body = json_dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            request = httpx.Request(method, url, headers=self._json_headers, content=body, extensions=extensions)
+        return await self._client.send(request)
 
     async def _backoff(self, attempt: int) -> None:
         self.stats.retries += 1
