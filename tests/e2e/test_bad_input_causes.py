@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from resources.check_settings import CheckSettings
 from resources.state.store import StateStore
-from tests.e2e.harness import SyncWorld, sync_world
+from tests.e2e.harness import STRIPE_KEY, SyncWorld, sync_world
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +46,20 @@ def seats(subscription: str, quantity: int) -> Callable[[StripeObjects], None]:
     return edit
 
 
+def delete_customer(customer: str) -> Callable[[str], None]:
+    def call(stripe_url: str) -> None:
+        httpx.delete(f"{stripe_url}/v1/customers/{customer}", auth=(STRIPE_KEY, "")).raise_for_status()
+
+    return call
+
+
 @dataclass(frozen=True)
 class Cause:
     name: str
     errors: list[ErrorRow]
     warehouse_sql: list[str]
     edit_stripe: Callable[[StripeObjects], None] | None = None
+    in_stripe: Callable[[str], None] | None = None  # an API call to the running Stripe emulator
     left_out_users: tuple[str, ...] = ()
     held_back_accounts: tuple[str, ...] = ()  # company and every member left out (incomplete revenue)
 
@@ -127,6 +136,29 @@ CAUSES = [
         edit_stripe=seats("sub_a0000004", 10**12),
         held_back_accounts=("a0000004",),
     ),
+    Cause(
+        "deleted Stripe customer",
+        # Its subscription is still live (the emulator leaves it; Stripe would cancel it). Stripe
+        # keeps no email or metadata of a deleted customer, so its account is synced without it.
+        [
+            (
+                "customer",
+                "cus_a0000007",
+                "deleted",
+                "deleted",
+                "customer cus_a0000007: deleted was deleted in Stripe; raw value True",
+            ),
+            (
+                "subscription",
+                "sub_a0000007",
+                "customer",
+                "invalid_record",
+                "subscription sub_a0000007: customer was deleted in Stripe; raw value 'cus_a0000007'",
+            ),
+        ],
+        [],
+        in_stripe=delete_customer("cus_a0000007"),
+    ),
 ]
 
 
@@ -141,6 +173,8 @@ class Outcome:
 
 def _run(env: SyncWorld, warehouse_url: str, cause: Cause) -> Outcome:
     env.overrides["checks"] = CHECKS
+    if cause.in_stripe is not None:
+        cause.in_stripe(env.stripe.url)
     engine = sa.create_engine(warehouse_url)
     with engine.begin() as conn:
         for statement in cause.warehouse_sql:
