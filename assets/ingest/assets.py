@@ -82,7 +82,11 @@ def ingest_metadata(summary: IngestSummary) -> dict[str, Any]:
     }
 
 
-@dg.asset(**COMMON, kinds={"stripe"}, pool="stripe_api")
+# The pool guard frees a `stripe_api` slot kept by a killed run before this step waits for one.
+STRIPE_API_POOL = dg.AssetKey("stripe_api_pool")
+
+
+@dg.asset(**COMMON, kinds={"stripe"}, pool="stripe_api", deps=[STRIPE_API_POOL])
 def stripe_snapshot(
     context: dg.AssetExecutionContext,
     config: StripeSnapshotConfig,
