@@ -255,6 +255,20 @@ def _killed_in(home: Path) -> str:
     return f"after {max(steps, key=lambda key: steps[key][1])}" if steps else "before the first step"
 
 
+def _stuck_in(home: Path) -> str:
+    """Where a hung run is: as `_killed_in`, and the steps it has queued for a pool's slot."""
+    run_id, _ = _newest_run_steps(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        waiting = [
+            f"{step.step_key} waiting for a {pool} slot"
+            for pool in sorted(storage.get_concurrency_keys())
+            for step in storage.get_concurrency_info(pool).pending_steps
+            if step.run_id == run_id and step.assigned_timestamp is None
+        ]
+    return "+".join([_killed_in(home), *waiting])
+
+
 def _events(app: IntercomEmulator) -> Counter[tuple[str, str, int]]:
     ids = {c["id"]: key for key, c in app.contacts_by_external_id().items()}
     return Counter(
@@ -304,7 +318,7 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
     def hung_run(child: subprocess.Popen[bytes]) -> None:
         nonlocal hung
         hung += 1
-        hung_in[_killed_in(home)] += 1
+        hung_in[_stuck_in(home)] += 1
         os.kill(child.pid, signal.SIGKILL)
         child.wait()  # gone before the emulators' state is read
         intercom.wait_idle()
