@@ -287,7 +287,7 @@ def _resolve_missing_customers(
     for customer_id in sorted(c for c in named - customers if c):
         found = refetch.fetch_or_deleted("customer", customer_id)
         if found is None:
-            continue  # Stripe never had it (another account or mode): matching reports it
+            continue  # 404: Stripe never had it here (another account or mode); nothing to keep
         stored = {"id": customer_id, "object": "customer", "deleted": True} if found.get("deleted") else found
         changes.upserts.setdefault("customer", []).append(stored)
         if customer_id in changes.deletes.get("customer", []):
