@@ -288,7 +288,8 @@ def _resolve_missing_customers(
         found = refetch.fetch_or_deleted("customer", customer_id)
         if found is None:
             continue  # 404: Stripe never had it here (another account or mode); nothing to keep
-        stored = {"id": customer_id, "object": "customer", "deleted": True} if found.get("deleted") else found
+        gone = {"id": customer_id, "object": "customer", "deleted": True}
+        stored = gone if found.get("deleted") else _listed("customer", found)
         changes.upserts.setdefault("customer", []).append(stored)
         if customer_id in changes.deletes.get("customer", []):
             changes.deletes["customer"].remove(customer_id)
