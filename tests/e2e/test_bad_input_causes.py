@@ -30,11 +30,11 @@ PLANTED = "cus_planted_"  # the demo world's unmatched customers, reported in ev
 CHECKS = CheckSettings(max_unmatched_customer_percent=20, max_unreadable_subscription_percent=5)
 
 
-def extra_user(select: str) -> list[str]:
-    """`users` becomes a view (as a warehouse's often is) with one more row: `select` from users_base."""
+def extra_users(*selects: str) -> list[str]:
+    """`users` becomes a view (as a warehouse's often is) with more rows: each select's, from users_base."""
     return [
         "ALTER TABLE users RENAME TO users_base",
-        f"CREATE VIEW users AS SELECT * FROM users_base UNION ALL {select}",
+        "CREATE VIEW users AS " + " UNION ALL ".join(["SELECT * FROM users_base", *selects]),
     ]
 
 
@@ -69,7 +69,7 @@ CAUSES = [
         "NULL user_id",
         # A real-looking user without a key: it cannot be pushed under any external_id.
         [("users", "row 1", "user_id", "missing_key", "users row 1: user_id is missing; raw value NULL")],
-        extra_user("SELECT NULL, 'a0000002', 'kim.keyless@team2.example', 'Kim Keyless', '2026-01-01 00:00:00'"),
+        extra_users("SELECT NULL, 'a0000002', 'kim.keyless@team2.example', 'Kim Keyless', '2026-01-01 00:00:00'"),
     ),
     Cause(
         "duplicate user_id",
@@ -84,7 +84,7 @@ CAUSES = [
             )
         ]
         * 2,
-        extra_user(
+        extra_users(
             "SELECT user_id, account_id, 'olga.other@team1.example', name, created_at FROM users_base "
             "WHERE user_id = 'u00000005'"
         ),
