@@ -10,11 +10,14 @@ Part 2 builds a demo world (scripted Stripe histories, so lifecycle events flow)
 emulators kills the whole run process with SIGKILL at `--kills` random moments (ingest, push,
 event sending), re-running after each, and finally lets one run finish. Emulators live in this
 process, as the real services outlive a crashed run; every run shares one DAGSTER_HOME, so the
-`intercom_api` pool guard has to heal the slots the killed runs keep.
+pool guards (`intercom_api_pool`, `stripe_api_pool`) have to heal the slots the killed runs keep.
 
 The last line is JSON: faults_injected, kills, final_state_exact, duplicates, lost_events,
 doubled_events (events stored twice; Intercom de-duplicates resends, which are counted as
-event_resends), hung_runs (runs that did not end within --run-timeout).
+event_resends), hung_runs (runs that did not end, or reach their kill target, within
+--run-timeout; each is killed) and hung_in (the steps each was in). final_state_exact and
+lost_events are null when the final run did not succeed: what it never sent is not a crash's loss
+(part 2's events_missing_after_final_run still counts it).
 """
 
 from __future__ import annotations
@@ -229,13 +232,20 @@ def _newest_run_steps(home: Path) -> tuple[str | None, dict[str, list[float]]]:
     return runs[0].run_id, steps
 
 
-def _wait_for_step(child: subprocess.Popen[bytes], home: Path, after_run: str | None, step: str) -> None:
-    """Return once the run started after `after_run` has begun `step` (or the process has ended)."""
+def _wait_for_step(
+    child: subprocess.Popen[bytes], home: Path, after_run: str | None, step: str, timeout: float
+) -> bool:
+    """True once the run started after `after_run` has begun `step` (or the process has ended);
+    False when it is still going after `timeout` s without reaching it (stuck: a hung run)."""
+    deadline = time.monotonic() + timeout
     while child.poll() is None:
         run_id, steps = _newest_run_steps(home)
         if run_id != after_run and step in steps:
-            return
+            return True
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.1)
+    return True
 
 
 def _killed_in(home: Path) -> str:
@@ -245,6 +255,20 @@ def _killed_in(home: Path) -> str:
     if running:
         return "+".join(running)
     return f"after {max(steps, key=lambda key: steps[key][1])}" if steps else "before the first step"
+
+
+def _stuck_in(home: Path) -> str:
+    """Where a hung run is: as `_killed_in`, and the steps it has queued for a pool's slot."""
+    run_id, _ = _newest_run_steps(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        waiting = [
+            f"{step.step_key} waiting for a {pool} slot"
+            for pool in sorted(storage.get_concurrency_keys())
+            for step in storage.get_concurrency_info(pool).pending_steps
+            if step.run_id == run_id and step.assigned_timestamp is None
+        ]
+    return "+".join([_killed_in(home), *waiting])
 
 
 def _events(app: IntercomEmulator) -> Counter[tuple[str, str, int]]:
@@ -291,16 +315,28 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
     intercom.events.record = counted  # type: ignore[method-assign]
     done, finished, failed = 0, 0, 0
     killed_in: Counter[str] = Counter()
+    hung_in: Counter[str] = Counter()  # where each hung run was stuck (steps started, not ended)
+
+    def hung_run(child: subprocess.Popen[bytes]) -> None:
+        nonlocal hung
+        hung += 1
+        hung_in[_stuck_in(home)] += 1
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()  # gone before the emulators' state is read
+        intercom.wait_idle()
+
     with EmulatorServer(stripe_app) as s, EmulatorServer(intercom) as i:
         upcoming = _start(s.url, i.url, warehouse_url, as_of, home)
-        while done < kills and finished <= 3 * kills:  # bounded: a target no re-run reaches ends it
+        while done < kills and finished + hung <= 3 * kills:  # bounded: a target no re-run reaches ends it
             child, target = upcoming, targets[done % len(targets)]
             previous_run, _ = _newest_run_steps(home)
             started = _go(child)
             # The next process imports while this run works, so a cycle costs the run, not a start-up.
             upcoming = _start(s.url, i.url, warehouse_url, as_of, home)
             try:  # a kill at a random moment of the target step, as long as it took undisturbed ...
-                _wait_for_step(child, home, previous_run, target)
+                if not _wait_for_step(child, home, previous_run, target, run_timeout):
+                    hung_run(child)  # e.g. waiting for a slot a killed run kept: never a kill target
+                    continue
                 child.wait(rng.uniform(0, spans[target]))
                 finished += 1  # ... unless this re-run had less left to do and ended first
                 failed += not _succeeded(child)
@@ -315,10 +351,11 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
         _go(final)
         try:
             final.wait(run_timeout)
-            failed += not _succeeded(final)
+            final_ok = _succeeded(final)
+            failed += not final_ok
         except subprocess.TimeoutExpired:
-            hung += 1
-            final.kill()
+            hung_run(final)
+            final_ok = False
         want, got = ref_intercom.contacts_by_external_id(), intercom.contacts_by_external_id()
 
         def shape(c: dict[str, Any]) -> tuple[Any, ...]:
@@ -332,16 +369,21 @@ def part2_kills(users: int, kills: int, seed: int, run_timeout: float, workdir: 
         exact = set(want) == set(got) and all(shape(want[k]) == shape(got[k]) for k in want)
         ref_events, events = _events(ref_intercom), _events(intercom)
         stats = intercom.stats()
+    # Only a final run that succeeded shows what a crash lost: after a hung or failed one, what it
+    # never got to send is missing too, and would be counted as lost (null: not measured).
     return {
         "kills": done,
         "killed_in": dict(killed_in.most_common()),
-        "exact": exact,
+        "final_run_succeeded": final_ok,
+        "exact": exact if final_ok else None,
         "duplicates": stats["contacts"] - len(got),
-        "lost_events": sum((ref_events - events).values()),
+        "lost_events": sum((ref_events - events).values()) if final_ok else None,
+        "events_missing_after_final_run": sum((ref_events - events).values()),
         "doubled_events": sum(n - 1 for n in events.values() if n > 1),
         "event_resends": resends[0],
         "events": sum(events.values()),
         "hung_runs": hung,
+        "hung_in": dict(hung_in.most_common()),
         "failed_runs": failed,  # re-runs that ended (not killed) without success
         "finished_runs": finished + 1,
         "undisturbed_run_s": round(duration, 1),
@@ -389,11 +431,12 @@ def main() -> None:
             {
                 "faults_injected": one["faults_injected"],
                 "kills": two["kills"],
-                "final_state_exact": one["exact"] and two["exact"],
+                "final_state_exact": None if two["exact"] is None else (one["exact"] and two["exact"]),
                 "duplicates": one["duplicates"] + two["duplicates"],
                 "lost_events": two["lost_events"],
                 "doubled_events": two["doubled_events"],
                 "hung_runs": two["hung_runs"],
+                "hung_in": two["hung_in"],
                 "failed_runs": two["failed_runs"],
                 "events": two["events"],
                 "event_resends": two["event_resends"],

@@ -37,7 +37,9 @@ lifecycle_events_job = dg.define_asset_job(
     "lifecycle_events",
     # The events come from the Stripe snapshot's event log, so its incremental read (event pages
     # only) runs first.
-    selection=dg.AssetSelection.assets("stripe_snapshot", "intercom_api_pool", "intercom_lifecycle_events"),
+    selection=dg.AssetSelection.assets(
+        "stripe_api_pool", "stripe_snapshot", "intercom_api_pool", "intercom_lifecycle_events"
+    ),
     description="Read Stripe's new events and send the lifecycle events to Intercom (the sensor runs it "
     "between nightly syncs).",
     executor_def=EXECUTOR,
@@ -54,7 +56,8 @@ intercom_dry_run = dg.define_asset_job(
 sync_checks = dg.define_asset_job(
     "sync_checks",
     # segment_membership only plans (membership_history records): the segment-size check reads it.
-    selection=dg.AssetSelection.groups("ingest", "attributes") | dg.AssetSelection.assets("segment_membership"),
+    selection=dg.AssetSelection.groups("ingest", "attributes")
+    | dg.AssetSelection.assets("stripe_api_pool", "segment_membership"),
     description="Ingest, attributes and plays' membership with every check that gates the push, without pushing: "
     "is tonight's data fit to send?",
 )

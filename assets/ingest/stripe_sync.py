@@ -14,6 +14,9 @@ Modes (docs/ingest.md):
   known yet) the object is fetched again. `*.deleted` removes customers, prices, products and
   coupons (a deleted subscription is kept, canceled, as the list shows it).
 
+Either way, a customer that a subscription not yet ended names but the snapshot lacks is asked
+for: Stripe's `deleted: true` answer is kept in the snapshot, so the deletion is reported.
+
 Either way the objects, the events read and the new cursor are committed in one transaction.
 
 Plain Python: a `StripeReader` and a `StripeSnapshotStore` in, a summary out.
@@ -44,6 +47,7 @@ EVENT_RETENTION = 30 * DAY
 # A cursor read this long ago is treated as expired: Stripe's clock and ours may differ a little.
 RETENTION_MARGIN = DAY
 CURSOR_SKEW = 300
+ENDED = frozenset({"canceled", "incomplete_expired"})  # a subscription that can never bill again
 
 # Events that change a stored object (the `types` filter takes at most 20 names).
 OBJECT_EVENT_TYPES: tuple[str, ...] = (
@@ -104,6 +108,7 @@ class IngestSummary:
     objects_changed: dict[str, int] = field(default_factory=dict)
     objects_deleted: dict[str, int] = field(default_factory=dict)
     objects_refetched: int = 0
+    deleted_customers_kept: int = 0  # customers Stripe deleted that a live subscription still names
     listed: dict[str, int] = field(default_factory=dict)
     listing_seconds: float = 0.0
     listing_calls: int = 0
@@ -168,16 +173,20 @@ class _Refetcher:
 
     def fetch(self, kind: str, object_id: str) -> dict[str, Any] | None:
         """The object now, or None when Stripe no longer has it."""
+        found = self.fetch_or_deleted(kind, object_id)
+        if found is None or found.get("deleted"):
+            return None
+        return self.reader.with_all_items(found) if kind == "subscription" else found
+
+    def fetch_or_deleted(self, kind: str, object_id: str) -> dict[str, Any] | None:
+        """The object now; Stripe's `{"id", "object", "deleted": true}` for a deleted one; None on 404."""
         self.summary.objects_refetched += 1
         try:
-            found = self.reader.retrieve(SERVICES[kind], object_id, _RETRIEVE_EXPAND.get(kind))
+            return self.reader.retrieve(SERVICES[kind], object_id, _RETRIEVE_EXPAND.get(kind))
         except stripe_sdk.InvalidRequestError as error:
             if error.http_status == 404:
                 return None
             raise
-        if found.get("deleted"):
-            return None
-        return self.reader.with_all_items(found) if kind == "subscription" else found
 
 
 def _apply_events(
@@ -205,6 +214,7 @@ def _apply_events(
             stored = _listed(kind, fetched)
         changes.upserts.setdefault(kind, []).append(stored)
     _add_missing_prices(store, changes, refetch)
+    _resolve_missing_customers(store, changes, refetch, summary)
     return changes
 
 
@@ -250,6 +260,40 @@ def _add_missing_prices(store: StripeSnapshotStore, changes: Changes, refetch: _
         fetched = refetch.fetch("price", price_id)
         if fetched is not None:
             changes.upserts.setdefault("price", []).append(_listed("price", fetched))
+
+
+def _customer_id(subscription: Mapping[str, Any]) -> str | None:
+    customer = subscription.get("customer")
+    return customer.get("id") if isinstance(customer, dict) else customer
+
+
+def _resolve_missing_customers(
+    store: StripeSnapshotStore, changes: Changes, refetch: _Refetcher, summary: IngestSummary
+) -> None:
+    """A subscription not yet ended may name a customer the snapshot lacks: deleted in Stripe (which
+    lists only live customers and, in an event, may delete the customer but not yet end the
+    subscription), or created while the listing ran. Stripe is asked: a live one is stored; a
+    deleted one is stored as Stripe returns it (`deleted: true`), so stripe_customers reports it
+    as deleted instead of the subscription's revenue silently matching no account."""
+    subscriptions = list(changes.upserts.get("subscription", []))
+    customers = {c["id"] for c in changes.upserts.get("customer", [])}
+    if not changes.replace_all:
+        deleted = set(changes.deletes.get("customer", []))
+        customers = (customers | store.ids("customer")) - deleted
+        if deleted:  # their stored subscriptions are not in this run's changes
+            upserted = {s["id"] for s in subscriptions}
+            subscriptions += [s for i, s in store.load("subscription").items() if i not in upserted]
+    named = {_customer_id(s) for s in subscriptions if s.get("status") not in ENDED}
+    for customer_id in sorted(c for c in named - customers if c):
+        found = refetch.fetch_or_deleted("customer", customer_id)
+        if found is None:
+            continue  # 404: Stripe never had it here (another account or mode); nothing to keep
+        gone = {"id": customer_id, "object": "customer", "deleted": True}
+        stored = gone if found.get("deleted") else _listed("customer", found)
+        changes.upserts.setdefault("customer", []).append(stored)
+        if customer_id in changes.deletes.get("customer", []):
+            changes.deletes["customer"].remove(customer_id)
+        summary.deleted_customers_kept += bool(found.get("deleted"))
 
 
 def _full_listing(reader: StripeReader, summary: IngestSummary) -> dict[str, list[dict[str, Any]]]:
@@ -325,13 +369,15 @@ def sync_stripe_snapshot(reader: StripeReader, store: StripeSnapshotStore, optio
             if events:
                 created, event_id = _event_cursor(events, None)
         listed = _full_listing(reader, summary)
+        changes = Changes(upserts=listed, replace_all=True, events=events)
+        # Before reconciling: a deleted customer kept last time is kept again, so both sides have it.
+        _resolve_missing_customers(store, changes, _Refetcher(reader, summary), summary)
         if continuous:
             # Events during the listing explain differences too (they are applied next run).
             later = read_events(reader, created - CURSOR_SKEW, types=("objects",))
             _reconcile(store, listed, set(_newest_by_object([*events, *later])), summary)
         elif cursor is not None:
             _reconcile(store, listed, set(), summary)  # after a gap: what changed unseen
-        changes = Changes(upserts=listed, replace_all=True, events=events)
         summary.events_new = len(events) - len(store.logged_event_ids(e["id"] for e in events))
         new_cursor = IngestCursor(created, event_id, options.now, covers_from, options.now)
 

@@ -10,7 +10,7 @@ per cause. docs/operations.md "When data is bad" lists the rules.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -159,13 +159,17 @@ def check_customer(customer: dict[str, Any]) -> RowProblem | None:
     return None
 
 
-def check_subscription(subscription: dict[str, Any]) -> list[RowProblem]:
-    """A subscription of a deleted customer, or with an impossible item quantity, is not priced."""
+def check_subscription(subscription: dict[str, Any], deleted_customers: Collection[str] = ()) -> list[RowProblem]:
+    """A subscription of a deleted customer, or with an impossible item quantity, is not priced.
+
+    The customer is an id, or an expanded object; `deleted_customers` are the ids Stripe deleted.
+    """
     record = str(subscription.get("id"))
     problems = []
     customer = subscription.get("customer")
-    if isinstance(customer, dict) and customer.get("deleted"):
-        problems.append(RowProblem("subscription", record, "customer", "deleted", raw_excerpt(customer.get("id"))))
+    customer_id = customer.get("id") if isinstance(customer, dict) else customer
+    if (isinstance(customer, dict) and customer.get("deleted")) or customer_id in deleted_customers:
+        problems.append(RowProblem("subscription", record, "customer", "deleted", raw_excerpt(customer_id)))
     for i, item in enumerate((subscription.get("items") or {}).get("data") or []):
         problem = check_quantity("subscription", record, f"items.data[{i}].quantity", item.get("quantity"))
         if problem is not None:

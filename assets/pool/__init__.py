@@ -1,1 +1,1 @@
-"""assets/pool: keeps the `intercom_api` concurrency pool free of slots held by dead runs."""
+"""assets/pool: keeps the `intercom_api` and `stripe_api` concurrency pools free of slots held by dead runs."""

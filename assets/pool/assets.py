@@ -1,4 +1,5 @@
-"""The `intercom_api` pool guard: runs before anything that claims a slot in that pool.
+"""The pool guards: `intercom_api_pool` runs before anything that claims a slot in the `intercom_api`
+pool, `stripe_api_pool` before stripe_snapshot claims its `stripe_api` slot.
 
 Every Intercom-writing asset shares the pool (one push at a time). A run killed with SIGKILL keeps
 its slot, and Dagster's default run launcher cannot tell that its worker died; without this guard
@@ -19,6 +20,7 @@ from pydantic import Field
 from assets.pool.holders import HOST_TAG, PoolBusy, SlotHolder, verdict
 
 POOL = "intercom_api"
+STRIPE_POOL = "stripe_api"  # stripe_snapshot's: one Stripe snapshot sync at a time
 
 
 class IntercomPoolConfig(dg.Config):
@@ -64,8 +66,10 @@ def clear_pool(
     own_run_id: str,
     config: IntercomPoolConfig,
     log: logging.Logger | dg.DagsterLogManager,
+    wait: bool = True,
 ) -> tuple[list[str], float]:
-    """Free the slots of finished and dead runs; wait while live runs fill the pool. (freed runs, seconds waited)"""
+    """Free the slots of finished and dead runs; wait while live runs fill the pool (unless not
+    `wait`: then the step's own wait for its slot takes over). (freed runs, seconds waited)"""
     this_host, started, freed = socket.gethostname(), time.monotonic(), []
     while True:
         live = []
@@ -89,7 +93,7 @@ def clear_pool(
         limit = instance.event_log_storage.get_concurrency_info(pool).limit
         holding = [h for h in live if h.holding]
         waited = time.monotonic() - started
-        if limit is None or len(holding) < limit:
+        if not wait or limit is None or len(holding) < limit:
             return freed, waited
         if waited >= config.max_wait_s:
             raise PoolBusy(pool, holding, waited)
@@ -114,3 +118,19 @@ def intercom_api_pool(context: dg.AssetExecutionContext, config: IntercomPoolCon
     return dg.MaterializeResult(
         metadata={"pool": POOL, "freed_runs": dg.MetadataValue.json(freed), "waited_s": round(waited, 1)}
     )
+
+
+@dg.asset(group_name="pool", kinds={"dagster"}, owners=["team:revops"])
+def stripe_api_pool(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """The `stripe_api` pool, cleared for this run before stripe_snapshot claims it.
+
+    A run killed during its Stripe snapshot sync keeps this slot too, and every later run (nightly,
+    history, lifecycle events) would wait for it forever at its first step. As for `intercom_api`,
+    slots of finished and dead runs are freed and such runs marked failed; a live holder (another
+    run's snapshot sync) is left alone: stripe_snapshot then waits for the slot as Dagster does.
+    """
+    context.instance.add_run_tags(context.run.run_id, {HOST_TAG: socket.gethostname()})
+    freed, _ = clear_pool(
+        context.instance, STRIPE_POOL, context.run.run_id, IntercomPoolConfig(), context.log, wait=False
+    )
+    return dg.MaterializeResult(metadata={"pool": STRIPE_POOL, "freed_runs": dg.MetadataValue.json(freed)})

@@ -217,6 +217,8 @@ class StripeEmulator(EmulatorApp):
     def _retrieve(self, kind: str, url_kind: str) -> ApiHandler:
         def handler(request: Request, params: Params) -> StripeObject:
             found = self.state.fetch(kind, request.params["id"])
+            if found is None and kind == "customer" and request.params["id"] in self.state.deleted_customers:
+                return {"id": request.params["id"], "object": "customer", "deleted": True}
             if found is None:
                 raise no_such(url_kind, request.params["id"])
             return found

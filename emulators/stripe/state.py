@@ -70,6 +70,7 @@ class StripeState:
         }
         self.by_kind = {kind: self.collections[name] for name, kind in KINDS.items()}
         self.failing_customers: set[str] = set()
+        self.deleted_customers: set[str] = set()  # Stripe still answers a lookup of one: `deleted: true`
         self.trial_will_end_sent: set[str] = set()
         self.context = EventContext()
         self._next_id = 0
@@ -206,6 +207,7 @@ class StripeState:
             "billing": asdict(self.billing) | {"retry_schedule_days": list(self.billing.retry_schedule_days)},
             "next_id": self._next_id,
             "failing_customers": sorted(self.failing_customers),
+            "deleted_customers": sorted(self.deleted_customers),
             "trial_will_end_sent": sorted(self.trial_will_end_sent),
             "objects": {name: list(c.values()) for name, c in self.collections.items()},
         }
@@ -222,6 +224,7 @@ class StripeState:
             billing=BillingSettings(**billing),
         )
         state.failing_customers = set(snapshot["failing_customers"])
+        state.deleted_customers = set(snapshot.get("deleted_customers", ()))  # absent from older state files
         state.trial_will_end_sent = set(snapshot["trial_will_end_sent"])  # before load: it shapes due times
         state.load(snapshot["objects"])
         state._next_id = snapshot["next_id"]

@@ -167,12 +167,16 @@ def delete(state: StripeState, kind: str, object_id: str) -> StripeObject:
     """DELETE /v1/customers|products|coupons/{id}: gone from lists and lookups, `<kind>.deleted` emitted.
 
     A product with prices cannot be deleted (archive it instead), as in Stripe. Discounts already
-    made from a deleted coupon keep applying.
+    made from a deleted coupon keep applying. A lookup of a deleted customer answers
+    `{"id", "object": "customer", "deleted": true}`, as Stripe does; its subscriptions are left
+    as they were (Stripe cancels them), so a test can hold a live subscription of a deleted customer.
     """
     obj = lookup(state, kind, object_id, "")
     if kind == "product" and state.by_kind["price"].has_indexed("product", object_id):
         raise invalid("This product cannot be deleted because it has one or more user-created prices.")
     state.remove(kind, object_id)
+    if kind == "customer":
+        state.deleted_customers.add(object_id)
     state.emit(f"{kind}.deleted", kind, obj)
     return {"id": object_id, "object": kind, "deleted": True}
 

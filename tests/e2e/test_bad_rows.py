@@ -7,23 +7,21 @@ import sqlalchemy as sa
 
 from resources.state.store import StateStore
 from tests.e2e.harness import sync_world
+from tests.e2e.test_bad_input_causes import extra_users
 
 pytestmark = pytest.mark.slow
 
 
 def _spoil_users(url: str, future: str, duplicate: str, copied_without_key: str, bad_date: str | None) -> None:
-    """Users become a view (as a warehouse's often is) holding a duplicate and a keyless row."""
+    """Users become a view holding a duplicate and a keyless row."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("ALTER TABLE users RENAME TO users_base"))
-        conn.execute(
-            sa.text(
-                "CREATE VIEW users AS SELECT * FROM users_base "
-                f"UNION ALL SELECT * FROM users_base WHERE user_id = '{duplicate}' "
-                f"UNION ALL SELECT NULL, account_id, email, name, created_at FROM users_base "
-                f"WHERE user_id = '{copied_without_key}'"
-            )
+        view = extra_users(
+            f"SELECT * FROM users_base WHERE user_id = '{duplicate}'",
+            f"SELECT NULL, account_id, email, name, created_at FROM users_base WHERE user_id = '{copied_without_key}'",
         )
+        for statement in view:
+            conn.execute(sa.text(statement))
         conn.execute(
             sa.text("UPDATE users_base SET created_at = '2027-06-01 00:00:00' WHERE user_id = :u"), {"u": future}
         )

@@ -1,6 +1,8 @@
-"""A run killed with SIGKILL mid-push keeps its `intercom_api` slot; the next run frees it and completes.
+"""A run killed with SIGKILL keeps its concurrency slot (mid-push `intercom_api`, in the Stripe
+snapshot `stripe_api`); the next run frees it and completes.
 
-Before the pool guard, the next nightly_sync waited for that slot forever after contact_attributes.
+Before the pool guards, the next nightly_sync waited for that slot forever (after
+contact_attributes, or at its first step, stripe_snapshot).
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from assets.pool.assets import POOL
-from tests.e2e.harness import sync_world
+from assets.pool.assets import POOL, STRIPE_POOL
+from emulators.http import EmulatorApp
+from tests.e2e.harness import SyncWorld, sync_world
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,25 +55,30 @@ def _run_with_deadline(env, instance: dg.DagsterInstance, seconds: float) -> dg.
     return results[0]
 
 
+def _kill_when(env: SyncWorld, home: Path, app: EmulatorApp, reached: Callable[[], bool]) -> None:
+    """Start nightly_sync in a child process with `app` slowed down; SIGKILL it once `reached()`."""
+    app.latency_ms = (20.0, 40.0)  # slow enough for the kill to land where `reached` says
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, env.stripe.url, env.intercom.url, env.warehouse_url],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(home)},
+    )
+    deadline = time.monotonic() + 120
+    while not reached():
+        assert child.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    app.wait_idle()
+    app.latency_ms = (0.0, 0.0)
+
+
 def test_run_killed_mid_push_does_not_block_the_next_run(tmp_path):
     home = _instance_home(tmp_path)
     warehouse_url = f"sqlite:///{tmp_path}/warehouse.db"
     with sync_world(warehouse_url, users=120) as env:
         app = env.intercom_app
-        app.latency_ms = (20.0, 40.0)  # slow enough for the kill to land mid-push
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, env.stripe.url, env.intercom.url, warehouse_url],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(home)},
-        )
-        deadline = time.monotonic() + 120
-        while app.stats()["contacts"] < 20:
-            assert child.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
-            time.sleep(0.02)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        app.wait_idle()
-        app.latency_ms = (0.0, 0.0)
+        _kill_when(env, home, app, lambda: app.stats()["contacts"] >= 20)
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             killed = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.STARTED]
@@ -84,3 +93,25 @@ def test_run_killed_mid_push_does_not_block_the_next_run(tmp_path):
             assert freed == [killed[0].run_id]
             assert not instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
         assert app.stats()["contacts"] == env.world.users  # nothing duplicated, nothing missing
+
+
+def test_run_killed_in_the_stripe_snapshot_does_not_block_the_next_run(tmp_path):
+    home = _instance_home(tmp_path)
+    warehouse_url = f"sqlite:///{tmp_path}/warehouse.db"
+    with sync_world(warehouse_url, users=120) as env:
+        app = env.stripe_app
+        _kill_when(env, home, app, lambda: app.counters["total"] >= 2)  # stripe_snapshot is the first caller
+
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            killed = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.STARTED]
+            assert len(killed) == 1
+            assert instance.event_log_storage.get_concurrency_info(STRIPE_POOL).claimed_slots  # the dead run's
+
+            result = _run_with_deadline(env, instance, seconds=120)
+
+            assert result.success
+            assert instance.get_run_by_id(killed[0].run_id).status == dg.DagsterRunStatus.FAILURE
+            freed = result.asset_materializations_for_node("stripe_api_pool")[0].metadata["freed_runs"].value
+            assert freed == [killed[0].run_id]
+            assert not instance.event_log_storage.get_concurrency_info(STRIPE_POOL).claimed_slots
+        assert env.intercom_app.stats()["contacts"] == env.world.users

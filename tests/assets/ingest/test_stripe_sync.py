@@ -181,6 +181,29 @@ def test_incremental_nights_equal_a_full_listing(harness: Harness) -> None:
     assert stored["subscription"][subs["cy"]]["status"] == "canceled"
 
 
+def test_a_deleted_customer_a_live_subscription_names_is_kept_as_stripe_answers(harness: Harness) -> None:
+    """Stripe answers a lookup of a deleted customer with `deleted: true` and lists it no more. While
+    a subscription not yet ended names it, the snapshot keeps that answer (stripe_customers reports
+    it as deleted), on a first run and an incremental night alike; without one, it is removed."""
+    _, customers, _ = _seed(harness)
+    gone = {name: {"id": customers[name], "object": "customer", "deleted": True} for name in ("ann", "bob")}
+    harness.client.v1.customers.delete(customers["ann"])  # the emulator leaves ann's subscription live
+
+    first = harness.sync()
+    assert (first.mode, first.deleted_customers_kept) == ("full", 1)
+    assert harness.snapshot()["customer"][customers["ann"]] == gone["ann"]
+
+    harness.advance(days(1))
+    harness.client.v1.customers.delete(customers["bob"])
+    harness.client.v1.customers.delete(customers["dee"])  # no subscription: simply gone
+    night = harness.sync()
+    assert (night.mode, night.deleted_customers_kept) == ("incremental", 1)
+    stored = harness.snapshot()
+    assert stored["customer"][customers["bob"]] == gone["bob"] and customers["dee"] not in stored["customer"]
+    assert stored == harness.full_listing()
+    assert harness.sync(full_refresh=True).reconcile_differences == 0
+
+
 def test_a_full_refresh_reconciles_with_zero_differences_and_reports_drift(harness: Harness) -> None:
     catalog, customers, subs = _seed(harness)
     harness.sync()

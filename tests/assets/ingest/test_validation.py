@@ -105,11 +105,16 @@ def test_an_impossible_quantity_is_reported(quantity):
     ]
 
 
-def test_a_subscription_of_a_deleted_customer_is_reported():
-    subscription = {"id": "sub_1", "customer": {"id": "cus_9", "deleted": True}, "items": {"data": [{"quantity": 1}]}}
-    assert [p.message for p in check_subscription(subscription)] == [
+@pytest.mark.parametrize(
+    ("customer", "deleted"),
+    [({"id": "cus_9", "deleted": True}, ()), ("cus_9", {"cus_9"})],  # expanded, or an id the snapshot knows deleted
+)
+def test_a_subscription_of_a_deleted_customer_is_reported(customer, deleted):
+    subscription = {"id": "sub_1", "customer": customer, "items": {"data": [{"quantity": 1}]}}
+    assert [p.message for p in check_subscription(subscription, deleted)] == [
         "subscription sub_1: customer was deleted in Stripe; raw value 'cus_9'"
     ]
+    assert check_subscription({**subscription, "customer": "cus_1"}, deleted) == []
 
 
 def test_the_error_rate_fails_only_above_the_limit_with_counts_per_cause():

@@ -71,3 +71,12 @@ def test_a_finished_holder_is_freed_without_touching_its_status(instance):
     freed, _ = clear_pool(instance, POOL, "next-run", IntercomPoolConfig(max_wait_s=0), LOG)
 
     assert freed == [run_id] and instance.event_log_storage.get_concurrency_info(POOL).claimed_slots == []
+
+
+def test_without_waiting_a_live_holder_is_left_to_the_step(instance):
+    live = _holding_run(instance, os.getpid())
+
+    freed, waited = clear_pool(instance, POOL, "next-run", IntercomPoolConfig(max_wait_s=60), LOG, wait=False)
+
+    assert (freed, waited < 1) == ([], True)  # stripe_api_pool: stripe_snapshot waits for its slot itself
+    assert instance.get_run_by_id(live).status == dg.DagsterRunStatus.STARTED

@@ -51,10 +51,12 @@ def test_deletions_leave_lists_and_lookups_and_emit_deleted_events(stripe_client
     c.v1.coupons.delete(coupon)
     c.v1.products.delete(lonely)
 
-    for service, object_id in ((c.v1.customers, other), (c.v1.coupons, coupon), (c.v1.products, lonely)):
+    for service, object_id in ((c.v1.coupons, coupon), (c.v1.products, lonely)):
         with pytest.raises(stripe.InvalidRequestError) as missing:
             service.retrieve(object_id)
         assert missing.value.http_status == 404
+    # A deleted customer is still answered for, as in Stripe: only its id and `deleted`.
+    assert c.v1.customers.retrieve(other).to_dict() == {"id": other, "object": "customer", "deleted": True}
     assert other not in {x.id for x in c.v1.customers.list({"limit": 100}).data}
     assert coupon not in {x.id for x in c.v1.coupons.list({"limit": 100}).data}
     assert [e["data"]["object"]["id"] for e in _events(c, "customer.deleted")] == [other]
