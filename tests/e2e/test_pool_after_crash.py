@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -73,45 +74,52 @@ def _kill_when(env: SyncWorld, home: Path, app: EmulatorApp, reached: Callable[[
     app.latency_ms = (0.0, 0.0)
 
 
-def test_run_killed_mid_push_does_not_block_the_next_run(tmp_path):
+@dataclass(frozen=True)
+class KillPoint:
+    """Where the first run is killed: which emulator slows down, when to kill, whose slot it keeps."""
+
+    pool: str
+    guard: str  # the asset that frees the pool's slots of dead runs
+    emulator: Callable[[SyncWorld], EmulatorApp]
+    reached: Callable[[SyncWorld], bool]
+    deadline_s: float
+
+
+KILL_POINTS = {
+    "mid_push": KillPoint(
+        POOL,
+        "intercom_api_pool",
+        lambda env: env.intercom_app,
+        lambda env: env.intercom_app.stats()["contacts"] >= 20,
+        deadline_s=240,
+    ),
+    "in_stripe_snapshot": KillPoint(
+        STRIPE_POOL,
+        "stripe_api_pool",
+        lambda env: env.stripe_app,
+        lambda env: env.stripe_app.counters["total"] >= 2,  # stripe_snapshot is the first caller
+        deadline_s=120,
+    ),
+}
+
+
+@pytest.mark.parametrize("point", KILL_POINTS.values(), ids=KILL_POINTS.keys())
+def test_a_run_killed_holding_a_pool_slot_does_not_block_the_next_run(tmp_path, point: KillPoint):
     home = _instance_home(tmp_path)
     warehouse_url = f"sqlite:///{tmp_path}/warehouse.db"
     with sync_world(warehouse_url, users=120) as env:
-        app = env.intercom_app
-        _kill_when(env, home, app, lambda: app.stats()["contacts"] >= 20)
+        _kill_when(env, home, point.emulator(env), lambda: point.reached(env))
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             killed = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.STARTED]
             assert len(killed) == 1
-            assert instance.event_log_storage.get_concurrency_info(POOL).claimed_slots  # the dead run's slot
+            assert instance.event_log_storage.get_concurrency_info(point.pool).claimed_slots  # the dead run's
 
-            result = _run_with_deadline(env, instance, seconds=240)
-
-            assert result.success
-            assert instance.get_run_by_id(killed[0].run_id).status == dg.DagsterRunStatus.FAILURE
-            freed = result.asset_materializations_for_node("intercom_api_pool")[0].metadata["freed_runs"].value
-            assert freed == [killed[0].run_id]
-            assert not instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
-        assert app.stats()["contacts"] == env.world.users  # nothing duplicated, nothing missing
-
-
-def test_run_killed_in_the_stripe_snapshot_does_not_block_the_next_run(tmp_path):
-    home = _instance_home(tmp_path)
-    warehouse_url = f"sqlite:///{tmp_path}/warehouse.db"
-    with sync_world(warehouse_url, users=120) as env:
-        app = env.stripe_app
-        _kill_when(env, home, app, lambda: app.counters["total"] >= 2)  # stripe_snapshot is the first caller
-
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            killed = [r for r in instance.get_runs() if r.status == dg.DagsterRunStatus.STARTED]
-            assert len(killed) == 1
-            assert instance.event_log_storage.get_concurrency_info(STRIPE_POOL).claimed_slots  # the dead run's
-
-            result = _run_with_deadline(env, instance, seconds=120)
+            result = _run_with_deadline(env, instance, seconds=point.deadline_s)
 
             assert result.success
             assert instance.get_run_by_id(killed[0].run_id).status == dg.DagsterRunStatus.FAILURE
-            freed = result.asset_materializations_for_node("stripe_api_pool")[0].metadata["freed_runs"].value
+            freed = result.asset_materializations_for_node(point.guard)[0].metadata["freed_runs"].value
             assert freed == [killed[0].run_id]
-            assert not instance.event_log_storage.get_concurrency_info(STRIPE_POOL).claimed_slots
-        assert env.intercom_app.stats()["contacts"] == env.world.users
+            assert not instance.event_log_storage.get_concurrency_info(point.pool).claimed_slots
+        assert env.intercom_app.stats()["contacts"] == env.world.users  # nothing duplicated, nothing missing
