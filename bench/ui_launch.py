@@ -32,7 +32,10 @@ nightly_sync is launched as above. A, then B, in every repetition; the figures a
 The bench exits with an error unless both sides did the same work: the same counts in the runs'
 materialization metadata (contacts and companies created and updated, attribute values written,
 lifecycle events sent) and in what each Intercom emulator then holds (`work` in the last line,
-with the load average at the start and the end). `in_process_cpu_s` then includes the emulators'
+with the load average at the start and the end). `pairs` gives each repetition's two runs and
+their contacts' push (the `intercom_contacts` step): a first sync makes more calls than one of
+Intercom's 10-second windows allows (1,667), so whether and how long the push waits for the next
+window depends on where in the window it starts, on either side. `in_process_cpu_s` then includes the emulators'
 threads (they live in the `make demo` process and serve every call of the push);
 launched, they run in the stack's process, not in the run worker.
 
@@ -334,11 +337,24 @@ def intercom_url(ui_log: Path) -> str:
     return found[1]
 
 
+PUSH_STEP = "intercom_contacts"  # the contacts' push: where a first sync meets Intercom's rate-limit window
+
+
+def step_s(instance: dg.DagsterInstance, run_id: str, step: str) -> float:
+    """The step's STEP_START → STEP_SUCCESS seconds in the run."""
+    marks = {
+        entry.dagster_event.event_type: entry.timestamp
+        for entry in instance.all_logs(run_id)
+        if entry.dagster_event is not None and entry.dagster_event.step_key == step
+    }
+    return round(marks[dg.DagsterEventType.STEP_SUCCESS] - marks[dg.DagsterEventType.STEP_START], 2)
+
+
 def first_syncs(root: Path, users: int, repeat: int, cpu: CpuSampler) -> dict[str, Any]:
     """Per repetition, two identical fresh worlds: A runs its first sync in process (`make demo`), B
     is built without the sync (`make demo --no-sync`) and its first sync is launched from the UI."""
     in_process: list[float] = []
-    baseline_cpu, launches, work = [], [], []
+    baseline_cpu, launches, work, pairs = [], [], [], []
     for index in range(repeat):
         side_a, side_b = root / f"a{index}", root / f"b{index}"
         home_a, home_b = dagster_home(side_a / "home"), dagster_home(side_b / "home")
@@ -366,9 +382,19 @@ def first_syncs(root: Path, users: int, repeat: int, cpu: CpuSampler) -> dict[st
         if done != launched or not done["pushed"].get("intercom_contacts.created"):
             sys.exit(f"the two first syncs did different work (or none): in process {done}, launched {launched}")
         work.append(done)
+        pairs.append(
+            {
+                "in_process_s": round(in_process[-1], 1),
+                "in_process_push_s": step_s(instance_a, run_id, PUSH_STEP),
+                "ui_wall_s": round(launches[-1].wall_s, 1),
+                "ui_run_s": round(launches[-1].run_s, 1),
+                "ui_push_s": step_s(instance_b, launches[-1].run_id, PUSH_STEP),
+            }
+        )
+        print(f"repetition {index + 1}: {pairs[-1]}")
     if any(done != work[0] for done in work):
         sys.exit(f"the repetitions did different work: {work}")
-    return {"mode": "first_sync", **figures(users, in_process, baseline_cpu, launches), "work": work[0]}
+    return {"mode": "first_sync", **figures(users, in_process, baseline_cpu, launches), "work": work[0], "pairs": pairs}
 
 
 def main() -> None:
