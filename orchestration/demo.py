@@ -173,7 +173,9 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
+def run_demo(users: int, seed: int, data_dir: Path, sync: bool = True) -> dict[str, Any]:
+    """The demo; without `sync`, only the world and its MRR history, leaving nightly_sync's first
+    run to be launched from `make ui` (bench/ui_launch.py --first-sync)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     spec, fresh_world = DemoSpec.load_or_create(data_dir / "demo_world.json", users, seed)
     as_of = datetime.fromisoformat(spec.as_of)
@@ -215,11 +217,17 @@ def run_demo(users: int, seed: int, data_dir: Path) -> dict[str, Any]:
             instance=instance,
             raise_on_error=False,
         )
-        result = defs.resolve_job_def("nightly_sync").execute_in_process(
-            resources=resources, run_config=RUN_CONFIG, instance=instance, raise_on_error=False
-        )
+        result: dg.ExecuteInProcessResult | None = None
+        if sync:
+            result = defs.resolve_job_def("nightly_sync").execute_in_process(
+                resources=resources, run_config=RUN_CONFIG, instance=instance, raise_on_error=False
+            )
     save_state_file(intercom_app, intercom_state)
     save_state_file(stripe_app, data_dir / STRIPE_STATE)
+    if result is None:
+        prepared = {"run_id": history.run_id, "success": history.success, "history_days": len(_history_days(history))}
+        print(json.dumps(prepared))
+        return prepared
     summary = summarise(result, settings.reporting_currency, history)
     print_summary(summary, spec, intercom_app)
     return summary
@@ -230,8 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=1000, help="users in the demo world (100 to 1,000,000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument(
+        "--no-sync", action="store_true", help="build the world and record its MRR history only (no nightly_sync)"
+    )
     args = parser.parse_args(argv)
-    summary = run_demo(args.users, args.seed, args.data_dir)
+    summary = run_demo(args.users, args.seed, args.data_dir, sync=not args.no_sync)
     return 0 if summary["success"] else 1
 
 
