@@ -42,6 +42,10 @@ _Origin = tuple[bytes, str, int]
 _NO_RESPONSE = "Server disconnected without sending a response."  # httpcore's words, for the same event
 
 
+class _StrayResponse(Exception):
+    """A response after the one that was asked for, in the same read."""
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection; `httptools` calls the `on_*` methods while parsing."""
 
@@ -116,6 +120,9 @@ class _Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         if self._complete:  # a second response in the same read: nobody asked for it
             self.close()
+            # Stop the parser here: its status, headers and body would land on the response
+            # being returned (`feed_data` raises, `data_received` fails an already settled waiter).
+            raise _StrayResponse
 
     def on_status(self, reason: bytes) -> None:
         self._reason += reason  # may come in pieces, split across reads

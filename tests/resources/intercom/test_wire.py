@@ -399,3 +399,21 @@ def test_an_answer_before_the_whole_request_was_sent_is_returned_but_its_connect
             server.close()
 
     asyncio.run(main())
+
+
+def test_a_second_response_in_the_same_read_does_not_touch_the_one_returned():
+    async def ok_and_another(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(OK + b"HTTP/1.1 500 Internal Server Error\r\nX-Extra: 1\r\nContent-Length: 5\r\n\r\noops!")
+        await writer.drain()
+        return True
+
+    async def main() -> None:
+        async with Server(ok_and_another) as server, client() as http:
+            for _ in range(2):
+                response = await http.get(f"{server.url}/x")
+                assert (response.status_code, response.reason_phrase) == (200, "OK")
+                assert (response.content, "x-extra" in response.headers) == (b'{"ok": true}', False)
+            assert server.connections == 2  # and the connection that carried the stray answer is dropped
+
+    asyncio.run(main())
+
