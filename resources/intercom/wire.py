@@ -223,6 +223,9 @@ class _Connection(asyncio.Protocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(error)
 
+    def closing(self) -> bool:
+        return self._transport is None or self._transport.is_closing()
+
     def close(self) -> None:
         self.usable = False
         if self._transport is not None and not self._loop.is_closed():  # else the socket is gone already
@@ -267,8 +270,9 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         while idle:
             connection = idle.pop()
             # The event loop has already told the connection of any close or stray byte; one made
-            # on another (earlier) event loop can't be used on this one.
-            if connection.usable and connection.loop is loop:
+            # on another (earlier) event loop can't be used on this one. A transport closing (the
+            # server's FIN or a reset read) gets `connection_lost` only on the next loop iteration.
+            if connection.usable and connection.loop is loop and not connection.closing():
                 return connection
             self._discard(connection)
         return None

@@ -417,3 +417,27 @@ def test_a_second_response_in_the_same_read_does_not_touch_the_one_returned():
 
     asyncio.run(main())
 
+
+
+def test_an_idle_connection_whose_close_the_loop_has_seen_is_not_handed_out():
+    """Between the event loop reading the server's FIN (the transport is closing) and the
+    connection's `connection_lost` (one loop iteration later), a request must not take it: it
+    would fail as if the server had dropped it, without having been sent."""
+
+    async def ok_then_close(writer: asyncio.StreamWriter, n: int) -> bool:
+        await answer_ok(writer, n)
+        return n > 1  # the first connection is closed right after its answer
+
+    async def main() -> None:
+        transport = KeepAliveTransport()
+        async with Server(ok_then_close) as server, httpx.AsyncClient(transport=transport) as http:
+            assert (await http.get(f"{server.url}/x")).status_code == 200
+            (idle,) = [connection for stack in transport._idle.values() for connection in stack]
+            assert idle._transport is not None
+            while not idle._transport.is_closing():  # each step runs before the next iteration's callbacks
+                await asyncio.sleep(0)
+            assert (await http.get(f"{server.url}/x")).status_code == 200  # on a new connection
+            assert server.connections == 2 and len(server.requests) == 2
+
+    asyncio.run(main())
+
