@@ -317,12 +317,20 @@ def _length_delimited(headers: list[tuple[bytes, bytes]]) -> bool:
 def _serialise(request: httpx.Request, body: bytes) -> bytes:
     """The request line, headers and body as one buffer (one `write`, one segment for a small call).
 
-    httpx has already set Host, Content-Length and the client's default headers; CR or LF in a
-    header would split it into two (header injection), so a header block with more line breaks than
-    headers is refused, as h11 refuses such a header.
+    httpx has already set Host, Content-Length (or Transfer-Encoding: chunked, for a body streamed
+    without a known length) and the client's default headers; CR or LF in a header would split it
+    into two (header injection), so a header block with more line breaks than headers is refused, as
+    h11 refuses such a header. The body is framed as the headers say: one chunk and the last one
+    when chunked, else exactly Content-Length bytes (a mismatch is refused, as h11 does; bytes past
+    the declared end would be read by the server as the next request).
     """
-    raw_headers = request.headers.raw
+    headers = request.headers
+    raw_headers = headers.raw
     head = b"".join(b"%s: %s\r\n" % pair for pair in raw_headers)
     if head.count(b"\n") != len(raw_headers) or head.count(b"\r") != len(raw_headers):
         raise httpx.LocalProtocolError("illegal character in a request header", request=request)
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+    elif headers.get("content-length", "0" if not body else None) != str(len(body)):
+        raise httpx.LocalProtocolError("request body does not match its Content-Length", request=request)
     return b"%s %s HTTP/1.1\r\n%s\r\n%s" % (request.method.encode("ascii"), request.url.raw_path, head, body)

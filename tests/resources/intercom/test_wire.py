@@ -59,7 +59,10 @@ class Server:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-                body = await reader.readexactly(int(length.group(1))) if length else b""
+                if re.search(rb"(?i)\r\ntransfer-encoding: *chunked", head):
+                    body = await read_chunks(reader)
+                else:
+                    body = await reader.readexactly(int(length.group(1))) if length else b""
                 self.requests.append(head + body)
                 if not await self.reply(writer, len(self.requests)):
                     break
@@ -67,6 +70,16 @@ class Server:
             pass
         finally:
             writer.close()
+
+
+async def read_chunks(reader: asyncio.StreamReader) -> bytes:
+    """A chunked request body, decoded (no trailers)."""
+    body = b""
+    while size := int((await reader.readuntil(b"\r\n"))[:-2], 16):
+        body += await reader.readexactly(size)
+        assert await reader.readexactly(2) == b"\r\n"
+    assert await reader.readexactly(2) == b"\r\n"
+    return body
 
 
 def client(**options: object) -> httpx.AsyncClient:
@@ -418,7 +431,6 @@ def test_a_second_response_in_the_same_read_does_not_touch_the_one_returned():
     asyncio.run(main())
 
 
-
 def test_an_idle_connection_whose_close_the_loop_has_seen_is_not_handed_out():
     """Between the event loop reading the server's FIN (the transport is closing) and the
     connection's `connection_lost` (one loop iteration later), a request must not take it: it
@@ -441,3 +453,28 @@ def test_an_idle_connection_whose_close_the_loop_has_seen_is_not_handed_out():
 
     asyncio.run(main())
 
+
+def test_a_streamed_request_body_is_framed_as_its_headers_say():
+    async def body():  # no length known up front: httpx sets Transfer-Encoding: chunked
+        yield b'{"name":'
+        yield b'"Ann"}'
+
+    async def main() -> None:
+        async with Server() as server, client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
+            for _ in range(2):
+                assert (await http.post(f"{server.url}/contacts", content=body())).json() == {"ok": True}
+            assert server.connections == 1 and len(server.requests) == 2
+            assert b"\r\nTransfer-Encoding: chunked\r\n" in server.requests[0]
+            assert server.requests[0].endswith(b'\r\n\r\n{"name":"Ann"}')
+
+    asyncio.run(main())
+
+
+def test_a_body_that_does_not_match_its_content_length_is_refused_before_sending():
+    async def main() -> None:
+        async with Server() as server, client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
+            with pytest.raises(httpx.LocalProtocolError):
+                await http.post(f"{server.url}/x", content=b"abc", headers={"Content-Length": "5"})
+            assert server.requests == []
+
+    asyncio.run(main())
