@@ -227,9 +227,12 @@ class _Connection(asyncio.Protocol):
         return self._transport is None or self._transport.is_closing()
 
     def close(self) -> None:
+        """Close the socket now. Not `transport.close()`, which would go on sending what is still
+        buffered: a request given up on (write timeout, cancellation) would reach the server whole
+        and be acted on while the client retries it."""
         self.usable = False
         if self._transport is not None and not self._loop.is_closed():  # else the socket is gone already
-            self._transport.close()
+            self._transport.abort()
 
 
 class KeepAliveTransport(httpx.AsyncBaseTransport):

@@ -478,3 +478,38 @@ def test_a_body_that_does_not_match_its_content_length_is_refused_before_sending
             assert server.requests == []
 
     asyncio.run(main())
+
+
+def test_a_request_that_timed_out_writing_is_not_sent_on_in_the_background():
+    """After a WriteTimeout (or a cancellation) the client retries the call: the abandoned
+    connection must not go on sending the rest of the request, or a server that resumes reading
+    gets it whole and acts on it, as httpcore's closed socket never let it."""
+
+    async def main() -> None:
+        reading = asyncio.Event()
+        received: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def read_later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reading.wait()
+            total = 0
+            try:
+                while chunk := await reader.read(1 << 20):
+                    total += len(chunk)
+            except ConnectionError:
+                pass
+            received.set_result(total)
+            writer.close()
+
+        server = await asyncio.start_server(read_later, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        body = b"x" * 64_000_000
+        try:
+            async with client(timeout=httpx.Timeout(2.0, write=0.3)) as http:
+                with pytest.raises(httpx.WriteTimeout):
+                    await http.post(f"http://127.0.0.1:{port}/contacts", content=body)
+                reading.set()
+                assert await asyncio.wait_for(received, 5) < len(body)  # cut short, never whole
+        finally:
+            server.close()
+
+    asyncio.run(main())
