@@ -39,6 +39,7 @@ import httpx
 
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _Origin = tuple[bytes, str, int]
+_HAPPY_EYEBALLS_DELAY_S = 0.25  # anyio's default, and RFC 8305's recommendation
 _NO_RESPONSE = "Server disconnected without sending a response."  # httpcore's words, for the same event
 
 
@@ -294,6 +295,9 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                     port,
                     ssl=self._ssl_context if tls else None,
                     server_hostname=host if tls else None,
+                    # Happy eyeballs (RFC 8305), as anyio's connect_tcp under httpcore: an address
+                    # that drops the attempt (a broken IPv6 route) must not use up the connect timeout.
+                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY_S,
                 )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}", request=request) from exc

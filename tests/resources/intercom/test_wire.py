@@ -513,3 +513,33 @@ def test_a_request_that_timed_out_writing_is_not_sent_on_in_the_background():
             server.close()
 
     asyncio.run(main())
+
+
+def test_an_address_that_never_answers_does_not_hold_up_the_next_one():
+    """Happy eyeballs, as httpcore's `anyio.connect_tcp` does: when a host name's first address
+    drops the connection attempt (typically an IPv6 address without a working route), the next
+    one is tried after 250 ms rather than after the whole connect timeout, which would fail it."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    queued = socket.create_connection(blackhole.getsockname())  # the backlog is full: further SYNs are dropped
+
+    async def main() -> None:
+        async with Server() as server:
+            port = int(server.url.rsplit(":", 1)[1])
+            addresses = [blackhole.getsockname(), ("127.0.0.1", port)]
+
+            async def getaddrinfo(host: str, port: int, **kwargs: object) -> list[tuple]:
+                return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", address) for address in addresses]
+
+            asyncio.get_running_loop().getaddrinfo = getaddrinfo  # type: ignore[method-assign]
+            async with client(timeout=httpx.Timeout(2.0, connect=1.5)) as http:
+                started = time.monotonic()
+                assert (await http.get(f"http://intercom.test:{port}/x")).json() == {"ok": True}
+                assert time.monotonic() - started < 1.0
+
+    try:
+        asyncio.run(main())
+    finally:
+        queued.close()
+        blackhole.close()
