@@ -15,8 +15,11 @@ What it keeps of httpx's transport contract:
   are never more connections than requests in flight;
 - a connection the server closed (or that sent anything while idle) is dropped at once by the event
   loop callbacks and never handed out again; one whose response was not read to the end (error,
-  timeout, cancellation) is closed, never reused;
-- the request's timeouts (`request.extensions["timeout"]`): connect (TCP and TLS handshake), write
+  timeout, cancellation) is closed at once (`abort`: what is left of a request given up on is
+  never sent), never reused; bytes after the response asked for never reach it;
+- a request's body is framed as its headers say (Content-Length, or chunked);
+- the request's timeouts (`request.extensions["timeout"]`): connect (TCP and TLS handshake, with
+  happy eyeballs across a host's addresses as in anyio), write
   (waiting for a full send buffer to drain) and read (the longest silence while a response is due);
 - failures raise httpx's own exceptions: `ConnectTimeout`, `ConnectError`, `WriteTimeout`,
   `WriteError`, `ReadTimeout`, `ReadError`, `RemoteProtocolError`; a response is returned only
