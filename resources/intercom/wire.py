@@ -15,8 +15,11 @@ What it keeps of httpx's transport contract:
   are never more connections than requests in flight;
 - a connection the server closed (or that sent anything while idle) is dropped at once by the event
   loop callbacks and never handed out again; one whose response was not read to the end (error,
-  timeout, cancellation) is closed, never reused;
-- the request's timeouts (`request.extensions["timeout"]`): connect (TCP and TLS handshake), write
+  timeout, cancellation) is closed at once (`abort`: what is left of a request given up on is
+  never sent), never reused; bytes after the response asked for never reach it;
+- a request's body is framed as its headers say (Content-Length, or chunked);
+- the request's timeouts (`request.extensions["timeout"]`): connect (TCP and TLS handshake, with
+  happy eyeballs across a host's addresses as in anyio), write
   (waiting for a full send buffer to drain) and read (the longest silence while a response is due);
 - failures raise httpx's own exceptions: `ConnectTimeout`, `ConnectError`, `WriteTimeout`,
   `WriteError`, `ReadTimeout`, `ReadError`, `RemoteProtocolError`; a response is returned only
@@ -39,7 +42,12 @@ import httpx
 
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _Origin = tuple[bytes, str, int]
+_HAPPY_EYEBALLS_DELAY_S = 0.25  # anyio's default, and RFC 8305's recommendation
 _NO_RESPONSE = "Server disconnected without sending a response."  # httpcore's words, for the same event
+
+
+class _StrayResponse(Exception):
+    """A response after the one that was asked for, in the same read."""
 
 
 class _Connection(asyncio.Protocol):
@@ -116,6 +124,9 @@ class _Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         if self._complete:  # a second response in the same read: nobody asked for it
             self.close()
+            # Stop the parser here: its status, headers and body would land on the response
+            # being returned (`feed_data` raises, `data_received` fails an already settled waiter).
+            raise _StrayResponse
 
     def on_status(self, reason: bytes) -> None:
         self._reason += reason  # may come in pieces, split across reads
@@ -216,10 +227,16 @@ class _Connection(asyncio.Protocol):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(error)
 
+    def closing(self) -> bool:
+        return self._transport is None or self._transport.is_closing()
+
     def close(self) -> None:
+        """Close the socket now. Not `transport.close()`, which would go on sending what is still
+        buffered: a request given up on (write timeout, cancellation) would reach the server whole
+        and be acted on while the client retries it."""
         self.usable = False
         if self._transport is not None and not self._loop.is_closed():  # else the socket is gone already
-            self._transport.close()
+            self._transport.abort()
 
 
 class KeepAliveTransport(httpx.AsyncBaseTransport):
@@ -260,8 +277,9 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         while idle:
             connection = idle.pop()
             # The event loop has already told the connection of any close or stray byte; one made
-            # on another (earlier) event loop can't be used on this one.
-            if connection.usable and connection.loop is loop:
+            # on another (earlier) event loop can't be used on this one. A transport closing (the
+            # server's FIN or a reset read) gets `connection_lost` only on the next loop iteration.
+            if connection.usable and connection.loop is loop and not connection.closing():
                 return connection
             self._discard(connection)
         return None
@@ -280,6 +298,9 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                     port,
                     ssl=self._ssl_context if tls else None,
                     server_hostname=host if tls else None,
+                    # Happy eyeballs (RFC 8305), as anyio's connect_tcp under httpcore: an address
+                    # that drops the attempt (a broken IPv6 route) must not use up the connect timeout.
+                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY_S,
                 )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"timed out connecting to {host}:{port}", request=request) from exc
@@ -306,12 +327,20 @@ def _length_delimited(headers: list[tuple[bytes, bytes]]) -> bool:
 def _serialise(request: httpx.Request, body: bytes) -> bytes:
     """The request line, headers and body as one buffer (one `write`, one segment for a small call).
 
-    httpx has already set Host, Content-Length and the client's default headers; CR or LF in a
-    header would split it into two (header injection), so a header block with more line breaks than
-    headers is refused, as h11 refuses such a header.
+    httpx has already set Host, Content-Length (or Transfer-Encoding: chunked, for a body streamed
+    without a known length) and the client's default headers; CR or LF in a header would split it
+    into two (header injection), so a header block with more line breaks than headers is refused, as
+    h11 refuses such a header. The body is framed as the headers say: one chunk and the last one
+    when chunked, else exactly Content-Length bytes (a mismatch is refused, as h11 does; bytes past
+    the declared end would be read by the server as the next request).
     """
-    raw_headers = request.headers.raw
+    headers = request.headers
+    raw_headers = headers.raw
     head = b"".join(b"%s: %s\r\n" % pair for pair in raw_headers)
     if head.count(b"\n") != len(raw_headers) or head.count(b"\r") != len(raw_headers):
         raise httpx.LocalProtocolError("illegal character in a request header", request=request)
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+    elif headers.get("content-length", "0" if not body else None) != str(len(body)):
+        raise httpx.LocalProtocolError("request body does not match its Content-Length", request=request)
     return b"%s %s HTTP/1.1\r\n%s\r\n%s" % (request.method.encode("ascii"), request.url.raw_path, head, body)

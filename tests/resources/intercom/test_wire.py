@@ -59,7 +59,10 @@ class Server:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-                body = await reader.readexactly(int(length.group(1))) if length else b""
+                if re.search(rb"(?i)\r\ntransfer-encoding: *chunked", head):
+                    body = await read_chunks(reader)
+                else:
+                    body = await reader.readexactly(int(length.group(1))) if length else b""
                 self.requests.append(head + body)
                 if not await self.reply(writer, len(self.requests)):
                     break
@@ -67,6 +70,16 @@ class Server:
             pass
         finally:
             writer.close()
+
+
+async def read_chunks(reader: asyncio.StreamReader) -> bytes:
+    """A chunked request body, decoded (no trailers)."""
+    body = b""
+    while size := int((await reader.readuntil(b"\r\n"))[:-2], 16):
+        body += await reader.readexactly(size)
+        assert await reader.readexactly(2) == b"\r\n"
+    assert await reader.readexactly(2) == b"\r\n"
+    return body
 
 
 def client(**options: object) -> httpx.AsyncClient:
@@ -399,3 +412,134 @@ def test_an_answer_before_the_whole_request_was_sent_is_returned_but_its_connect
             server.close()
 
     asyncio.run(main())
+
+
+def test_a_second_response_in_the_same_read_does_not_touch_the_one_returned():
+    async def ok_and_another(writer: asyncio.StreamWriter, n: int) -> bool:
+        writer.write(OK + b"HTTP/1.1 500 Internal Server Error\r\nX-Extra: 1\r\nContent-Length: 5\r\n\r\noops!")
+        await writer.drain()
+        return True
+
+    async def main() -> None:
+        async with Server(ok_and_another) as server, client() as http:
+            for _ in range(2):
+                response = await http.get(f"{server.url}/x")
+                assert (response.status_code, response.reason_phrase) == (200, "OK")
+                assert (response.content, "x-extra" in response.headers) == (b'{"ok": true}', False)
+            assert server.connections == 2  # and the connection that carried the stray answer is dropped
+
+    asyncio.run(main())
+
+
+def test_an_idle_connection_whose_close_the_loop_has_seen_is_not_handed_out():
+    """Between the event loop reading the server's FIN (the transport is closing) and the
+    connection's `connection_lost` (one loop iteration later), a request must not take it: it
+    would fail as if the server had dropped it, without having been sent."""
+
+    async def ok_then_close(writer: asyncio.StreamWriter, n: int) -> bool:
+        await answer_ok(writer, n)
+        return n > 1  # the first connection is closed right after its answer
+
+    async def main() -> None:
+        transport = KeepAliveTransport()
+        async with Server(ok_then_close) as server, httpx.AsyncClient(transport=transport) as http:
+            assert (await http.get(f"{server.url}/x")).status_code == 200
+            (idle,) = [connection for stack in transport._idle.values() for connection in stack]
+            assert idle._transport is not None
+            while not idle._transport.is_closing():  # each step runs before the next iteration's callbacks
+                await asyncio.sleep(0)
+            assert (await http.get(f"{server.url}/x")).status_code == 200  # on a new connection
+            assert server.connections == 2 and len(server.requests) == 2
+
+    asyncio.run(main())
+
+
+def test_a_streamed_request_body_is_framed_as_its_headers_say():
+    async def body():  # no length known up front: httpx sets Transfer-Encoding: chunked
+        yield b'{"name":'
+        yield b'"Ann"}'
+
+    async def main() -> None:
+        async with Server() as server, client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
+            for _ in range(2):
+                assert (await http.post(f"{server.url}/contacts", content=body())).json() == {"ok": True}
+            assert server.connections == 1 and len(server.requests) == 2
+            assert b"\r\nTransfer-Encoding: chunked\r\n" in server.requests[0]
+            assert server.requests[0].endswith(b'\r\n\r\n{"name":"Ann"}')
+
+    asyncio.run(main())
+
+
+def test_a_body_that_does_not_match_its_content_length_is_refused_before_sending():
+    async def main() -> None:
+        async with Server() as server, client(timeout=httpx.Timeout(2.0, read=0.5)) as http:
+            with pytest.raises(httpx.LocalProtocolError):
+                await http.post(f"{server.url}/x", content=b"abc", headers={"Content-Length": "5"})
+            assert server.requests == []
+
+    asyncio.run(main())
+
+
+def test_a_request_that_timed_out_writing_is_not_sent_on_in_the_background():
+    """After a WriteTimeout (or a cancellation) the client retries the call: the abandoned
+    connection must not go on sending the rest of the request, or a server that resumes reading
+    gets it whole and acts on it, as httpcore's closed socket never let it."""
+
+    async def main() -> None:
+        reading = asyncio.Event()
+        received: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def read_later(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reading.wait()
+            total = 0
+            try:
+                while chunk := await reader.read(1 << 20):
+                    total += len(chunk)
+            except ConnectionError:
+                pass
+            received.set_result(total)
+            writer.close()
+
+        server = await asyncio.start_server(read_later, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        body = b"x" * 64_000_000
+        try:
+            async with client(timeout=httpx.Timeout(2.0, write=0.3)) as http:
+                with pytest.raises(httpx.WriteTimeout):
+                    await http.post(f"http://127.0.0.1:{port}/contacts", content=body)
+                reading.set()
+                assert await asyncio.wait_for(received, 5) < len(body)  # cut short, never whole
+        finally:
+            server.close()
+
+    asyncio.run(main())
+
+
+def test_an_address_that_never_answers_does_not_hold_up_the_next_one():
+    """Happy eyeballs, as httpcore's `anyio.connect_tcp` does: when a host name's first address
+    drops the connection attempt (typically an IPv6 address without a working route), the next
+    one is tried after 250 ms rather than after the whole connect timeout, which would fail it."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    queued = socket.create_connection(blackhole.getsockname())  # the backlog is full: further SYNs are dropped
+
+    async def main() -> None:
+        async with Server() as server:
+            port = int(server.url.rsplit(":", 1)[1])
+            addresses = [blackhole.getsockname(), ("127.0.0.1", port)]
+
+            async def getaddrinfo(host: str, port: int, **kwargs: object) -> list[tuple]:
+                return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", address) for address in addresses]
+
+            asyncio.get_running_loop().getaddrinfo = getaddrinfo  # type: ignore[method-assign]
+            async with client(timeout=httpx.Timeout(2.0, connect=1.5)) as http:
+                started = time.monotonic()
+                assert (await http.get(f"http://intercom.test:{port}/x")).json() == {"ok": True}
+                assert time.monotonic() - started < 1.0
+
+    try:
+        asyncio.run(main())
+    finally:
+        queued.close()
+        blackhole.close()
