@@ -12,7 +12,8 @@ serialised bytes and one future that the protocol resolves when the response is 
 What it keeps of httpx's transport contract:
 - keep-alive: idle connections wait on a LIFO stack per origin (the most recently used is the one
   least likely to have been closed by the server) and a request takes one or opens one, so there
-  are never more connections than requests in flight;
+  are never more connections than requests in flight; one idle for longer than `keepalive_expiry`
+  (5 s, httpx's default) is closed instead of reused;
 - a connection the server closed (or that sent anything while idle) is dropped at once by the event
   loop callbacks and never handed out again; one whose response was not read to the end (error,
   timeout, cancellation) is closed at once (`abort`: what is left of a request given up on is
@@ -55,6 +56,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = self.loop = loop
+        self.idle_since = 0.0  # the event loop's time when it last went back to the idle stack
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self.usable = True  # False once closed, broken or half-read: never handed out again
@@ -243,8 +245,11 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 over asyncio with `httptools`: keep-alive connections, at most one request each at a
     time, so one connection per request in flight (see the module docstring for the contract)."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, *, ssl_context: ssl.SSLContext | None = None, keepalive_expiry: float = 5.0) -> None:
         self._ssl_context = ssl_context
+        # httpx's default: a connection idle longer is not reused. A NAT or firewall may have dropped
+        # it without a word, and the call on it would then wait out the whole read timeout.
+        self._keepalive_expiry = keepalive_expiry
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._open: set[_Connection] = set()
         self._closed = False
@@ -264,6 +269,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             self._discard(connection)
             raise
         if connection.usable and not self._closed:
+            connection.idle_since = connection.loop.time()
             self._idle.setdefault(origin, []).append(connection)
         else:
             self._discard(connection)
@@ -279,7 +285,8 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             # The event loop has already told the connection of any close or stray byte; one made
             # on another (earlier) event loop can't be used on this one. A transport closing (the
             # server's FIN or a reset read) gets `connection_lost` only on the next loop iteration.
-            if connection.usable and connection.loop is loop and not connection.closing():
+            fresh = loop.time() - connection.idle_since <= self._keepalive_expiry
+            if connection.usable and connection.loop is loop and not connection.closing() and fresh:
                 return connection
             self._discard(connection)
         return None

@@ -130,6 +130,17 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused():
     asyncio.run(main())
 
 
+def test_a_connection_idle_past_the_keepalive_expiry_is_not_reused():
+    async def main() -> None:
+        async with Server() as server, client(keepalive_expiry=0.2) as http:
+            for pause in (0.0, 0.05, 0.3, 0.05):  # only the pause past 0.2 s opens a new connection
+                await asyncio.sleep(pause)
+                assert (await http.get(f"{server.url}/x")).status_code == 200
+            assert server.connections == 2
+
+    asyncio.run(main())
+
+
 def test_connection_close_in_the_response_is_obeyed():
     async def ok_close(writer: asyncio.StreamWriter, n: int) -> bool:
         writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
