@@ -24,7 +24,8 @@ from cryptography.x509.oid import NameOID
 
 from resources.intercom.wire import KeepAliveTransport
 
-OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"ok": true}'
+OK_BODY = '{"ok": true}'
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n" + OK_BODY.encode()
 # A reply to request number n (1-based, over all connections); True keeps the connection open.
 Reply = Callable[[asyncio.StreamWriter, int], Awaitable[bool]]
 
@@ -87,6 +88,23 @@ def client(**options: object) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=KeepAliveTransport(**options), timeout=timeout)  # type: ignore[arg-type]
 
 
+def bodies_and_connections(
+    reply: Reply = answer_ok, pauses: tuple[float, ...] = (0.0, 0.0), **options: object
+) -> tuple[list[str], int]:
+    """The bodies of GETs one after another against `reply`, each after its pause (while the last
+    connection is idle), and how many connections they took."""
+
+    async def main() -> tuple[list[str], int]:
+        async with Server(reply) as server, client(**options) as http:
+            bodies = []
+            for pause in pauses:
+                await asyncio.sleep(pause)
+                bodies.append((await http.get(f"{server.url}/x")).text)
+            return bodies, server.connections
+
+    return asyncio.run(main())
+
+
 def test_calls_one_after_another_share_one_kept_alive_connection():
     async def main() -> None:
         async with Server() as server, client() as http:
@@ -120,25 +138,13 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused():
         await answer_ok(writer, n)
         return False  # closes without saying so (no `Connection: close`), as an idle timeout does
 
-    async def main() -> None:
-        async with Server(ok_then_close) as server, client() as http:
-            for _ in range(3):
-                assert (await http.get(f"{server.url}/x")).status_code == 200
-                await asyncio.sleep(0.05)  # the FIN arrives while the connection is idle
-            assert server.connections == 3
-
-    asyncio.run(main())
+    # Each pause lets the FIN arrive while the connection is idle.
+    assert bodies_and_connections(ok_then_close, pauses=(0.0, 0.05, 0.05)) == ([OK_BODY] * 3, 3)
 
 
 def test_a_connection_idle_past_the_keepalive_expiry_is_not_reused():
-    async def main() -> None:
-        async with Server() as server, client(keepalive_expiry=0.2) as http:
-            for pause in (0.0, 0.05, 0.3, 0.05):  # only the pause past 0.2 s opens a new connection
-                await asyncio.sleep(pause)
-                assert (await http.get(f"{server.url}/x")).status_code == 200
-            assert server.connections == 2
-
-    asyncio.run(main())
+    # Only the pause past 0.2 s opens a new connection.
+    assert bodies_and_connections(pauses=(0.0, 0.05, 0.3, 0.05), keepalive_expiry=0.2) == ([OK_BODY] * 4, 2)
 
 
 def test_connection_close_in_the_response_is_obeyed():
@@ -148,13 +154,7 @@ def test_connection_close_in_the_response_is_obeyed():
         await asyncio.sleep(0.2)  # still open when the client's next call starts: it must not use it
         return False
 
-    async def main() -> None:
-        async with Server(ok_close) as server, client() as http:
-            assert (await http.get(f"{server.url}/x")).text == "ok"
-            assert (await http.get(f"{server.url}/x")).text == "ok"
-            assert server.connections == 2
-
-    asyncio.run(main())
+    assert bodies_and_connections(ok_close) == (["ok", "ok"], 2)
 
 
 def test_chunked_and_close_delimited_bodies_are_read_whole():
@@ -169,13 +169,7 @@ def test_chunked_and_close_delimited_bodies_are_read_whole():
         await writer.drain()
         return False
 
-    async def main() -> None:
-        async with Server(chunked_then_eof) as server, client() as http:
-            assert (await http.get(f"{server.url}/x")).text == "abcde"
-            assert (await http.get(f"{server.url}/x")).text == "until the end"
-            assert server.connections == 1
-
-    asyncio.run(main())
+    assert bodies_and_connections(chunked_then_eof) == (["abcde", "until the end"], 1)
 
 
 def test_silence_past_the_read_timeout_is_a_read_timeout_and_the_connection_is_dropped():
@@ -376,14 +370,7 @@ def test_bytes_after_a_complete_response_make_the_connection_unusable():
         await writer.drain()
         return True
 
-    async def main() -> None:
-        async with Server(ok_and_junk) as server, client() as http:
-            for _ in range(2):
-                assert (await http.get(f"{server.url}/x")).json() == {"ok": True}
-                await asyncio.sleep(0.02)
-            assert server.connections == 2
-
-    asyncio.run(main())
+    assert bodies_and_connections(ok_and_junk, pauses=(0.0, 0.02)) == ([OK_BODY] * 2, 2)
 
 
 def test_an_interim_1xx_answer_is_skipped_and_the_reason_phrase_kept():
