@@ -1,8 +1,9 @@
 """Ingest: snapshots of Stripe and the warehouse, the inputs every later stage reads."""
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 import pandas as pd
@@ -14,6 +15,7 @@ from assets.ingest.snapshot import attach_price_details
 from assets.ingest.stored_form import with_prices
 from assets.ingest.stripe_store import StripeSnapshotStore
 from assets.ingest.stripe_sync import IngestOptions, IngestSummary, sync_stripe_snapshot
+from assets.ingest.transient import is_transient
 from assets.ingest.validation import (
     RowProblem,
     TooManyBadRows,
@@ -38,6 +40,30 @@ OWNERS = ["team:revops"]
 # per-request retries (an outage, a dropped database connection) is tried again whole, later.
 NETWORK_RETRY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 COMMON: dict[str, Any] = {"group_name": GROUP, "owners": OWNERS, "retry_policy": NETWORK_RETRY}
+Step = TypeVar("Step", bound=Callable[..., Any])
+
+
+def retried_only_if_transient(step: Step) -> Step:
+    """NETWORK_RETRY is for outages: an error the same call would raise again (a refused key, a
+    missing table, a bad URL) fails the step at once, so its alert is not held up by the retries'
+    backoff (assets/ingest/transient.py says which errors are transient)."""
+
+    @functools.wraps(step)
+    def attempt(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return step(*args, **kwargs)
+        except dg.Failure:
+            raise
+        except Exception as error:
+            if is_transient(error):
+                raise
+            raise dg.Failure(
+                description=f"{step.__name__}: {type(error).__name__}, not retried: the same call would fail again",
+                allow_retries=False,
+            ) from error
+
+    return attempt  # type: ignore[return-value]
+
 
 CUSTOMER_COLUMNS = ["customer_id", "email", "metadata_account_id", "livemode", "created"]
 
@@ -87,6 +113,7 @@ STRIPE_API_POOL = dg.AssetKey("stripe_api_pool")
 
 
 @dg.asset(**COMMON, kinds={"stripe"}, pool="stripe_api", deps=[STRIPE_API_POOL])
+@retried_only_if_transient
 def stripe_snapshot(
     context: dg.AssetExecutionContext,
     config: StripeSnapshotConfig,
@@ -133,7 +160,10 @@ def _report_bad_rows(
     try:
         check_error_rate(table, problems, total, kept, settings.max_error_rate)
     except TooManyBadRows as exc:
-        raise dg.Failure(description=str(exc), metadata={**metadata, "by_cause": exc.causes}) from exc
+        # Too many bad rows is the data, not the network: a retry would read the same rows.
+        raise dg.Failure(
+            description=str(exc), metadata={**metadata, "by_cause": exc.causes}, allow_retries=False
+        ) from exc
     return metadata
 
 
@@ -248,6 +278,7 @@ def stripe_subscription_snapshot(
 
 
 @dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
+@retried_only_if_transient
 def fx_rates(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:
@@ -283,6 +314,7 @@ def _validated_table(
 
 
 @dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
+@retried_only_if_transient
 def warehouse_accounts(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:
@@ -295,6 +327,7 @@ def warehouse_accounts(
 
 
 @dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
+@retried_only_if_transient
 def warehouse_users(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:
@@ -307,6 +340,7 @@ def warehouse_users(
 
 
 @dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
+@retried_only_if_transient
 def usage_aggregates(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import dagster as dg
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -195,3 +196,16 @@ def test_an_account_with_an_unreadable_subscription_is_held_back_not_shown_as_fr
                 sa.text("select record_key, field from revsync_sync_errors where model = 'subscription'")
             ).all()
         assert set(recorded) == set(zip(unreadable["subscription_id"], unreadable["field"], strict=True))
+
+
+def test_a_refused_stripe_key_fails_the_run_at_once_without_retries(sqlite_url):
+    with sync_world(sqlite_url, users=40) as env:
+        env.stripe_app.api_keys = {"sk_test_another_key"}  # ours is refused: 401, on every retry too
+        result = env.run()
+    assert not result.success
+    events = [e for e in result.all_events if e.step_key == "stripe_snapshot"]
+    assert not [e for e in events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    failure = next(e for e in events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    error = failure.step_failure_data.user_failure_data
+    assert error.description == "stripe_snapshot: AuthenticationError, not retried: the same call would fail again"
+    assert not env.intercom_app.contacts_by_external_id()  # nothing reached Intercom
