@@ -65,6 +65,15 @@ def retried_only_if_transient(step: Step) -> Step:
     return attempt  # type: ignore[return-value]
 
 
+def network_asset(**options: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """`dg.asset` for a step that reads across a network: NETWORK_RETRY, for transient errors only."""
+
+    def define(step: Callable[..., Any]) -> dg.AssetsDefinition:
+        return dg.asset(**COMMON, **options)(retried_only_if_transient(step))
+
+    return define
+
+
 CUSTOMER_COLUMNS = ["customer_id", "email", "metadata_account_id", "livemode", "created"]
 
 
@@ -112,8 +121,7 @@ def ingest_metadata(summary: IngestSummary) -> dict[str, Any]:
 STRIPE_API_POOL = dg.AssetKey("stripe_api_pool")
 
 
-@dg.asset(**COMMON, kinds={"stripe"}, pool="stripe_api", deps=[STRIPE_API_POOL])
-@retried_only_if_transient
+@network_asset(kinds={"stripe"}, pool="stripe_api", deps=[STRIPE_API_POOL])
 def stripe_snapshot(
     context: dg.AssetExecutionContext,
     config: StripeSnapshotConfig,
@@ -277,8 +285,7 @@ def stripe_subscription_snapshot(
     )
 
 
-@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
-@retried_only_if_transient
+@network_asset(kinds={"sqlalchemy", "pandas"})
 def fx_rates(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:
@@ -313,8 +320,7 @@ def _validated_table(
     )
 
 
-@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
-@retried_only_if_transient
+@network_asset(kinds={"sqlalchemy", "pandas"})
 def warehouse_accounts(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:
@@ -326,8 +332,7 @@ def warehouse_accounts(
     return _validated_table(context, state, settings, "accounts", warehouse.read_accounts(), "account_id")
 
 
-@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
-@retried_only_if_transient
+@network_asset(kinds={"sqlalchemy", "pandas"})
 def warehouse_users(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:
@@ -339,8 +344,7 @@ def warehouse_users(
     return _validated_table(context, state, settings, "users", warehouse.read_users(), "user_id")
 
 
-@dg.asset(**COMMON, kinds={"sqlalchemy", "pandas"})
-@retried_only_if_transient
+@network_asset(kinds={"sqlalchemy", "pandas"})
 def usage_aggregates(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, settings: SyncSettings, state: StateStoreResource
 ) -> dg.MaterializeResult[pd.DataFrame]:
