@@ -16,7 +16,7 @@ events again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,11 @@ stripe_events         id str255 key, type str128, created bigint index, payload 
 stripe_ingest_cursor  name str32 key, event_created bigint, event_id str255 null, read_at bigint,
                       covers_from bigint, full_at bigint
 """
+
+
+def _customer_of(subscription: Mapping[str, Any]) -> str | None:
+    customer = subscription.get("customer")
+    return customer.get("id") if isinstance(customer, dict) else customer
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,20 @@ class StripeSnapshotStore:
             for start in range(0, len(wanted), _CHUNK):
                 rows = conn.execute(query.where(t.id.in_(wanted[start : start + _CHUNK])))
                 found.update({row.id: row.payload for row in rows})
+        return found
+
+    def subscriptions_of(self, customer_ids: Iterable[str]) -> dict[str, StripeObject]:
+        """Stored subscriptions naming one of these customers, by id. The payload text is searched
+        for each id in the database, so only the few matching rows are read and parsed, not every
+        stored subscription."""
+        t, wanted, found = self.objects.c, sorted(set(customer_ids)), {}
+        text = sa.cast(t.payload, sa.Text)
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 100):
+                chunk = wanted[start : start + 100]
+                naming = sa.or_(*(text.contains(f'"{i}"', autoescape=True) for i in chunk))
+                rows = conn.execute(sa.select(t.id, t.payload).where(t.kind == "subscription", naming))
+                found.update({row.id: row.payload for row in rows if _customer_of(row.payload) in chunk})
         return found
 
     def ids(self, kind: str) -> set[str]:

@@ -274,15 +274,25 @@ def _resolve_missing_customers(
     lists only live customers and, in an event, may delete the customer but not yet end the
     subscription), or created while the listing ran. Stripe is asked: a live one is stored; a
     deleted one is stored as Stripe returns it (`deleted: true`), so stripe_customers reports it
-    as deleted instead of the subscription's revenue silently matching no account."""
+    as deleted instead of the subscription's revenue silently matching no account. On a night, a
+    kept deleted customer whose last such subscription ended leaves, as a full listing has it; the
+    stored subscriptions of deleted customers are found by a search in the database, not read all."""
     subscriptions = list(changes.upserts.get("subscription", []))
     customers = {c["id"] for c in changes.upserts.get("customer", [])}
     if not changes.replace_all:
         deleted = set(changes.deletes.get("customer", []))
+        if not subscriptions and not deleted:
+            return  # a quiet night: nothing to ask, nothing read
+        # Kept deleted customers whose subscription ended tonight: kept no more unless another names them.
+        ended = {c for s in subscriptions if s.get("status") in ENDED and (c := _customer_id(s))} - customers - deleted
+        kept = {i for i, c in store.load("customer", ended).items() if c.get("deleted")} if ended else set()
         customers = (customers | store.ids("customer")) - deleted
-        if deleted:  # their stored subscriptions are not in this run's changes
+        if deleted or kept:  # their stored subscriptions are not in this run's changes
             upserted = {s["id"] for s in subscriptions}
-            subscriptions += [s for i, s in store.load("subscription").items() if i not in upserted]
+            subscriptions += [s for i, s in store.subscriptions_of(deleted | kept).items() if i not in upserted]
+        still_named = {_customer_id(s) for s in subscriptions if s.get("status") not in ENDED}
+        for customer_id in sorted(kept - still_named):
+            changes.deletes.setdefault("customer", []).append(customer_id)
     named = {_customer_id(s) for s in subscriptions if s.get("status") not in ENDED}
     for customer_id in sorted(c for c in named - customers if c):
         found = refetch.fetch_or_deleted("customer", customer_id)

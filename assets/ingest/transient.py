@@ -12,9 +12,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 import stripe as stripe_sdk
 
+from resources.stripe_reader import StripeRateLimited
+
 TRANSIENT: tuple[type[BaseException], ...] = (
     stripe_sdk.APIConnectionError,  # the network, after the SDK's own retries
-    stripe_sdk.RateLimitError,  # 429 after our pacing's retries
+    StripeRateLimited,  # 429 after our pacing's retries (StripeReader.call raises this, not the SDK's)
+    stripe_sdk.RateLimitError,  # a 429 outside StripeReader.call
     stripe_sdk.APIError,  # Stripe's 5xx
     sa.exc.OperationalError,  # connection refused or dropped, server shutting down, lock timeouts
     sa.exc.InterfaceError,

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 import stripe
 
-from assets.ingest.stripe_store import KINDS, StripeSnapshotStore
+from assets.ingest.stripe_store import KINDS, Changes, IngestCursor, StripeSnapshotStore
 from assets.ingest.stripe_sync import IngestOptions, IngestSummary, sync_stripe_snapshot
 from emulators.http import FaultRule
 from emulators.stripe import StripeEmulator
@@ -204,6 +204,28 @@ def test_a_deleted_customer_a_live_subscription_names_is_kept_as_stripe_answers(
     assert harness.sync(full_refresh=True).reconcile_differences == 0
 
 
+def test_a_kept_deleted_customer_leaves_once_its_last_live_subscription_ends(harness: Harness) -> None:
+    """The deleted customer is kept only while a subscription not yet ended names it: when that
+    subscription is canceled on an incremental night, the customer goes too, as a full listing
+    has it, and the weekly full refresh finds no difference to warn about."""
+    _, customers, subs = _seed(harness)
+    harness.client.v1.customers.delete(customers["ann"])  # the emulator leaves ann's subscription live
+    harness.sync()
+    assert harness.snapshot()["customer"][customers["ann"]]["deleted"] is True
+
+    harness.advance(days(1))
+    harness.client.v1.subscriptions.cancel(subs["ann"])
+    night = harness.sync()
+    assert night.mode == "incremental"
+    stored = harness.snapshot()
+    assert stored["subscription"][subs["ann"]]["status"] == "canceled"
+    assert customers["ann"] not in stored["customer"]
+    assert stored == harness.full_listing()
+
+    harness.advance(days(1))
+    assert harness.sync(full_refresh=True).reconcile_differences == 0
+
+
 def test_a_full_refresh_reconciles_with_zero_differences_and_reports_drift(harness: Harness) -> None:
     catalog, customers, subs = _seed(harness)
     harness.sync()
@@ -308,3 +330,28 @@ def test_a_subscription_with_more_items_than_stripe_embeds_is_stored_whole(harne
         whole = stored[sub_id]["items"]
         assert [i["price"] for i in whole["data"]] == prices and whole["has_more"] is False
     assert stored == harness.full_listing()["subscription"]
+
+
+def test_the_subscriptions_of_deleted_customers_are_found_without_reading_every_subscription(warehouse_url) -> None:
+    """A night that deletes a customer reads only the stored subscriptions naming it (the payload
+    is searched in the database), exactly: `_` and `%` in an id are not wildcards, a longer id
+    that starts with it is not it, and an expanded customer object counts."""
+
+    store = StateStore(warehouse_url)
+    store.create_all()
+    snapshot = StripeSnapshotStore(store)
+    subs = [
+        {"id": "sub_a", "customer": "cus_1", "status": "active"},
+        {"id": "sub_b", "customer": "cus_1", "status": "canceled"},
+        {"id": "sub_c", "customer": "cusX1", "status": "active"},  # `_` would match X as a wildcard
+        {"id": "sub_d", "customer": "cus_10", "status": "active"},
+        {"id": "sub_e", "customer": {"id": "cus_%", "object": "customer"}, "status": "active"},
+        {"id": "sub_f", "customer": "cus_2", "status": "active", "metadata": {"note": "was cus_1"}},
+    ]
+    snapshot.commit(Changes(upserts={"subscription": subs}, replace_all=True), IngestCursor(0, None, 0, 0, 0), 0)
+    try:
+        assert sorted(snapshot.subscriptions_of(["cus_1"])) == ["sub_a", "sub_b"]
+        assert sorted(snapshot.subscriptions_of(["cus_%", "cus_2"])) == ["sub_e", "sub_f"]
+        assert snapshot.subscriptions_of([]) == {}
+    finally:
+        store.dispose()

@@ -11,7 +11,14 @@ import sqlalchemy as sa
 import stripe
 
 from assets.ingest.assets import retried_only_if_transient
+from assets.ingest.stripe_store import StripeSnapshotStore
+from assets.ingest.stripe_sync import IngestOptions, sync_stripe_snapshot
 from assets.ingest.transient import is_transient
+from emulators.http import FaultRule
+from resources.state.store import StateStore
+from resources.stripe import StripeResource
+from resources.stripe_reader import StripeRateLimited
+from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
 
 TRANSIENT = {
     "stripe network": stripe.APIConnectionError("connection reset"),
@@ -74,3 +81,26 @@ def test_a_failure_the_step_raised_itself_keeps_its_own_retry_choice():
     with pytest.raises(dg.Failure) as raised:
         step()
     assert raised.value is own and raised.value.allow_retries is True
+
+
+def test_stripe_still_answering_429_after_the_readers_retries_reaches_the_retry_policy(
+    stripe_emulator, stripe_app, tmp_path
+):
+    """The reader retries a 429 itself, then gives up with StripeRateLimited: that is an outage
+    (Stripe's rate limit), so the step's NETWORK_RETRY must see it, not a no-retry dg.Failure."""
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    store.create_all()
+    stripe_app.add_faults(FaultRule(kind="status", status=429, times=None, path_regex=r"^/v1/"))
+    reader = StripeResource(
+        api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000, max_rate_limit_retries=0
+    ).reader()
+
+    @retried_only_if_transient
+    def stripe_snapshot() -> None:
+        sync_stripe_snapshot(reader, StripeSnapshotStore(store), IngestOptions(stripe_app.state.now))
+
+    with pytest.raises(Exception) as raised:
+        stripe_snapshot()
+    assert isinstance(raised.value, StripeRateLimited), raised.value
+    assert is_transient(raised.value)
+    store.dispose()
