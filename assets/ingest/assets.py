@@ -12,7 +12,7 @@ from pydantic import Field
 
 from assets.ingest.fx_rates import merged_rates, parse_rate_rows
 from assets.ingest.snapshot import attach_price_details
-from assets.ingest.stored_form import with_prices
+from assets.ingest.stored_form import customer_id, with_prices
 from assets.ingest.stripe_store import StripeSnapshotStore
 from assets.ingest.stripe_sync import IngestOptions, IngestSummary, sync_stripe_snapshot
 from assets.ingest.transient import is_transient
@@ -251,8 +251,7 @@ def stripe_subscription_snapshot(
         for subscription in snapshot.load("subscription").values():
             # A scheduled cancellation date is not a revenue field; the lifecycle status needs it.
             cancel_at[subscription["id"]] = subscription.get("cancel_at")
-            customer = subscription.get("customer")
-            customers[subscription["id"]] = customer.get("id") if isinstance(customer, dict) else customer
+            customers[subscription["id"]] = customer_id(subscription)
             problems = check_subscription(subscription, deleted)
             if problems:
                 invalid.extend(problems)

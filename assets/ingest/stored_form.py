@@ -27,6 +27,12 @@ def _id(value: Any) -> Any:
     return value.get("id") if isinstance(value, Mapping) else value
 
 
+def customer_id(subscription: Mapping[str, Any]) -> str | None:
+    """The id of the customer a subscription names, stored (an id) or as listed (expanded)."""
+    found: str | None = _id(subscription.get("customer"))
+    return found
+
+
 def stored_subscription(subscription: Mapping[str, Any]) -> StripeObject:
     sub = dict(subscription)
     sub["customer"] = _id(sub.get("customer"))

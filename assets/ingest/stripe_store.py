@@ -16,12 +16,13 @@ events again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from assets.ingest.stored_form import customer_id
 from resources.state.store import StateStore
 
 StripeObject = dict[str, Any]
@@ -34,11 +35,6 @@ stripe_events         id str255 key, type str128, created bigint index, payload 
 stripe_ingest_cursor  name str32 key, event_created bigint, event_id str255 null, read_at bigint,
                       covers_from bigint, full_at bigint
 """
-
-
-def _customer_of(subscription: Mapping[str, Any]) -> str | None:
-    customer = subscription.get("customer")
-    return customer.get("id") if isinstance(customer, dict) else customer
 
 
 @dataclass(frozen=True)
@@ -103,7 +99,7 @@ class StripeSnapshotStore:
                 chunk = wanted[start : start + 100]
                 naming = sa.or_(*(text.contains(f'"{i}"', autoescape=True) for i in chunk))
                 rows = conn.execute(sa.select(t.id, t.payload).where(t.kind == "subscription", naming))
-                found.update({row.id: row.payload for row in rows if _customer_of(row.payload) in chunk})
+                found.update({row.id: row.payload for row in rows if customer_id(row.payload) in chunk})
         return found
 
     def ids(self, kind: str) -> set[str]:

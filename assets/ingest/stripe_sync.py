@@ -32,6 +32,7 @@ from typing import Any
 import stripe as stripe_sdk
 
 from assets.ingest.stored_form import (
+    customer_id,
     discount_objects,
     price_ids,
     stored_price,
@@ -262,11 +263,6 @@ def _add_missing_prices(store: StripeSnapshotStore, changes: Changes, refetch: _
             changes.upserts.setdefault("price", []).append(_listed("price", fetched))
 
 
-def _customer_id(subscription: Mapping[str, Any]) -> str | None:
-    customer = subscription.get("customer")
-    return customer.get("id") if isinstance(customer, dict) else customer
-
-
 def _resolve_missing_customers(
     store: StripeSnapshotStore, changes: Changes, refetch: _Refetcher, summary: IngestSummary
 ) -> None:
@@ -279,30 +275,30 @@ def _resolve_missing_customers(
     stored subscriptions of deleted customers are found by a search in the database, not read all."""
     subscriptions = list(changes.upserts.get("subscription", []))
     customers = {c["id"] for c in changes.upserts.get("customer", [])}
+    kept: set[str] = set()  # deleted customers kept earlier whose subscription ended tonight
     if not changes.replace_all:
         deleted = set(changes.deletes.get("customer", []))
         if not subscriptions and not deleted:
             return  # a quiet night: nothing to ask, nothing read
         # Kept deleted customers whose subscription ended tonight: kept no more unless another names them.
-        ended = {c for s in subscriptions if s.get("status") in ENDED and (c := _customer_id(s))} - customers - deleted
+        ended = {c for s in subscriptions if s.get("status") in ENDED and (c := customer_id(s))} - customers - deleted
         kept = {i for i, c in store.load("customer", ended).items() if c.get("deleted")} if ended else set()
         customers = (customers | store.ids("customer")) - deleted
         if deleted or kept:  # their stored subscriptions are not in this run's changes
             upserted = {s["id"] for s in subscriptions}
             subscriptions += [s for i, s in store.subscriptions_of(deleted | kept).items() if i not in upserted]
-        still_named = {_customer_id(s) for s in subscriptions if s.get("status") not in ENDED}
-        for customer_id in sorted(kept - still_named):
-            changes.deletes.setdefault("customer", []).append(customer_id)
-    named = {_customer_id(s) for s in subscriptions if s.get("status") not in ENDED}
-    for customer_id in sorted(c for c in named - customers if c):
-        found = refetch.fetch_or_deleted("customer", customer_id)
+    named = {customer_id(s) for s in subscriptions if s.get("status") not in ENDED}
+    for left in sorted(kept - named):
+        changes.deletes.setdefault("customer", []).append(left)
+    for missing in sorted(c for c in named - customers if c):
+        found = refetch.fetch_or_deleted("customer", missing)
         if found is None:
             continue  # 404: Stripe never had it here (another account or mode); nothing to keep
-        gone = {"id": customer_id, "object": "customer", "deleted": True}
+        gone = {"id": missing, "object": "customer", "deleted": True}
         stored = gone if found.get("deleted") else _listed("customer", found)
         changes.upserts.setdefault("customer", []).append(stored)
-        if customer_id in changes.deletes.get("customer", []):
-            changes.deletes["customer"].remove(customer_id)
+        if missing in changes.deletes.get("customer", []):
+            changes.deletes["customer"].remove(missing)
         summary.deleted_customers_kept += bool(found.get("deleted"))
 
 

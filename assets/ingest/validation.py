@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from assets.ingest.stored_form import customer_id
+
 RAW_CHARS = 60  # a raw value is shown up to this many characters: enough to recognise, never a dump
 MAX_QUANTITY = 10_000_000  # seats/units on one subscription item beyond any real subscription
 
@@ -166,10 +168,9 @@ def check_subscription(subscription: dict[str, Any], deleted_customers: Collecti
     """
     record = str(subscription.get("id"))
     problems = []
-    customer = subscription.get("customer")
-    customer_id = customer.get("id") if isinstance(customer, dict) else customer
-    if (isinstance(customer, dict) and customer.get("deleted")) or customer_id in deleted_customers:
-        problems.append(RowProblem("subscription", record, "customer", "deleted", raw_excerpt(customer_id)))
+    customer, named = subscription.get("customer"), customer_id(subscription)
+    if (isinstance(customer, dict) and customer.get("deleted")) or named in deleted_customers:
+        problems.append(RowProblem("subscription", record, "customer", "deleted", raw_excerpt(named)))
     for i, item in enumerate((subscription.get("items") or {}).get("data") or []):
         problem = check_quantity("subscription", record, f"items.data[{i}].quantity", item.get("quantity"))
         if problem is not None:
