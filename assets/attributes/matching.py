@@ -24,6 +24,21 @@ def _normalise_email(emails: pd.Series) -> pd.Series:
     return emails.astype("string").str.strip().str.lower()
 
 
+def _accounts_by_email(users: pd.DataFrame) -> tuple[pd.Series, dict[str, list[str]]]:
+    """(email → its one account, email → the sorted accounts of an email several accounts share).
+
+    Vectorised: a per-email Python aggregate cost a minute at a million users."""
+    pairs = (
+        pd.DataFrame({"email_key": _normalise_email(users["email"]), "account_id": users["account_id"].astype(str)})
+        .dropna(subset=["email_key"])
+        .drop_duplicates()
+    )
+    accounts_per_email = pairs["email_key"].map(pairs["email_key"].value_counts())
+    single = pairs[accounts_per_email == 1].set_index("email_key")["account_id"]
+    several = pairs[accounts_per_email > 1].sort_values("account_id").groupby("email_key")["account_id"]
+    return single, {str(email): list(accounts) for email, accounts in several}
+
+
 def match_customers(
     customers: pd.DataFrame, users: pd.DataFrame, account_ids: pd.Series, metadata_key: str = "account_id"
 ) -> tuple[pd.DataFrame, list[MatchProblem]]:
@@ -49,27 +64,18 @@ def match_customers(
     matched = matched[["customer_id", "account_id"]].assign(matched_by="metadata")
 
     rest = customers[customers["metadata_account_id"].isna()].assign(email_key=lambda f: _normalise_email(f["email"]))
-    user_accounts = (
-        users.assign(email_key=_normalise_email(users["email"]))
-        .dropna(subset=["email_key"])
-        .groupby("email_key")["account_id"]
-        .agg(lambda s: sorted(set(s.astype(str))))
-    )
-    candidates = rest["email_key"].map(user_accounts)
-    for row, accounts in zip(rest.itertuples(), candidates, strict=True):
-        if not isinstance(accounts, list):
-            message = (
-                "has no account metadata and no user with this email"
-                if pd.notna(row.email)
-                else ("has neither account metadata nor an email")
-            )
-            problems.append(MatchProblem(str(row.customer_id), "email", message))
-        elif len(accounts) > 1:
-            problems.append(
-                MatchProblem(str(row.customer_id), "email", f"email is shared by users of several accounts: {accounts}")
-            )
-    single = candidates.map(lambda a: a[0] if isinstance(a, list) and len(a) == 1 else None)
-    by_email = rest.assign(account_id=single)[["customer_id", "account_id"]].dropna().assign(matched_by="email")
+    single, shared = _accounts_by_email(users)
+    account = rest["email_key"].map(single)
+    unmatched = rest[account.isna()]
+    for customer_id, email_key in zip(unmatched["customer_id"], unmatched["email_key"], strict=True):
+        if pd.isna(email_key):
+            message = "has neither account metadata nor an email"
+        elif email_key in shared:
+            message = f"email is shared by users of several accounts: {shared[email_key]}"
+        else:
+            message = "has no account metadata and no user with this email"
+        problems.append(MatchProblem(str(customer_id), "email", message))
+    by_email = rest.assign(account_id=account)[["customer_id", "account_id"]].dropna().assign(matched_by="email")
 
     mapping = pd.concat([matched, by_email], ignore_index=True)
     return mapping.reset_index(drop=True), problems
