@@ -14,9 +14,10 @@ import dagster as dg
 import pandas as pd
 
 from assets.attributes.frames import to_major
-from assets.checks.last_push import accounts_stopped_in_stripe, pushed_attribute, pushed_segment_sizes
+from assets.checks.last_push import accounts_stopped_in_stripe
 from assets.checks.rules import CheckOutcome, revenue_swing, segment_swing, share_at_most, unique_keys, usage_freshness
 from assets.plays.update import MembershipUpdate
+from assets.push.plan import CUSTOM
 from resources.check_settings import AcknowledgedChecks, CheckSettings
 from resources.intercom import IntercomResource
 from resources.settings import SyncSettings
@@ -186,8 +187,8 @@ def revenue_swing_explained(
 ) -> dg.AssetCheckResult:
     """Total reporting MRR moves more than `mrr_swing_percent` (default 20 %) against the last push
     only when Stripe's cancellations, ends and status changes explain it (see rules.revenue_swing)."""
-    companies = state.store.load_companies()
-    last = pd.to_numeric(pushed_attribute(companies, intercom.attribute_prefix + "account_reporting_mrr"))
+    mrr_key = CUSTOM + intercom.attribute_prefix + "account_reporting_mrr"
+    last = state.store.confirmed_values("company", mrr_key, "float")
     complete = account_revenue["revenue_complete"].astype(bool)
     minor = account_revenue[complete].set_index("account_id")["reporting_mrr_minor"].fillna(0)
     current = to_major(minor, pd.Series(settings.reporting_currency, index=minor.index)).astype(float)
@@ -215,10 +216,10 @@ def segment_sizes_steady(
     prefix = intercom.attribute_prefix
     current: dict[str, int] = {}
     last: dict[str, int] = {}
-    pushed = {"contact": state.store.load_contacts(), "company": state.store.load_companies()}
     for change in segment_membership.changes:
         current[change.segment] = change.sizes()["treatment"]
         model = "contact" if change.segment in segment_membership.columns["contact"].columns else "company"
-        last.update(pushed_segment_sizes(pushed[model], [change.segment], prefix))
+        marked = state.store.confirmed_values(model, CUSTOM + prefix + change.segment, "boolean")
+        last[change.segment] = int(marked.sum())  # a missing value means not in the segment
     outcome = segment_swing(last, current, checks.segment_swing_percent)
     return evaluation(context, outcome, acknowledged_checks, severity=dg.AssetCheckSeverity.WARN)

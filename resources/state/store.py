@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -141,6 +141,17 @@ class StateStore:
             return [dict(row._mapping) for row in rows]
 
     # -- writes ---------------------------------------------------------------------------
+    def confirmed_values(self, model: str, field_key: str, as_type: Literal["float", "boolean"]) -> pd.Series:
+        """The last confirmed value of one numeric or boolean field (e.g. `custom_attributes.x`) per
+        record holding one, extracted by the database: a check needing one field never parses every
+        record's values."""
+        table, key = (self.contacts, "external_id") if model == "contact" else (self.companies, "company_id")
+        element = table.c["values"][field_key]
+        value = element.as_float() if as_type == "float" else element.as_boolean()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(table.c[key], value).where(value.is_not(None))).all()
+        return pd.Series([v for _, v in rows], index=[k for k, _ in rows], dtype=float if as_type == "float" else bool)
+
     def mark_pending_contacts(self, external_ids: Iterable[str]) -> None:
         """Remember creates about to be sent, so a crashed run's successor looks them up first."""
         now = _now()

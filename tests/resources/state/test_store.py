@@ -63,3 +63,21 @@ def test_prefix_applies_to_every_table_including_other_modules(warehouse_url):
 def test_resource_creates_tables_outside_a_run(sqlite_url):
     store = StateStoreResource(url=sqlite_url, table_prefix="x_").store
     assert "x_contacts" in sa.inspect(store.engine).get_table_names()
+
+
+def test_one_confirmed_field_is_read_by_the_database(warehouse_url):
+    store = store_for(warehouse_url)
+    seg, mrr = "custom_attributes.p_seg", "custom_attributes.p_mrr"  # the dot is part of the key, not a path
+    store.save_contacts(
+        [
+            ContactState("u1", "ic1", None, None, {seg: True, mrr: 5.5}),
+            ContactState("u2", "ic2", None, None, {seg: False}),
+            ContactState("u3", "ic3", None, None, {"custom_attributes": {"p_seg": True}}),
+        ]
+    )
+    store.mark_pending_contacts(["u4"])
+    store.save_companies([CompanyState("acc1", "co1", {mrr: 12})])
+    assert store.confirmed_values("contact", seg, "boolean").to_dict() == {"u1": True, "u2": False}
+    assert store.confirmed_values("contact", mrr, "float").to_dict() == {"u1": 5.5}
+    assert store.confirmed_values("company", mrr, "float").to_dict() == {"acc1": 12.0}
+    assert store.confirmed_values("company", seg, "boolean").empty
