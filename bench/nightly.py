@@ -55,6 +55,7 @@ from bench.stripe_world import StripeWorld, free_port, process_cpu_s, serve_stri
 from emulators.runner import wait_until_healthy  # noqa: E402
 from orchestration.definitions import defs  # noqa: E402
 from orchestration.environments import DEMO_FX_RATES, EmulatorAccess, emulator_resources  # noqa: E402
+from resources.intercom import IntercomResource  # noqa: E402
 from resources.settings import DEFAULT_USAGE_METRICS, SyncSettings  # noqa: E402
 from resources.warehouse import create_warehouse_engine  # noqa: E402
 from tests.fixtures.databases import fresh_postgres_database, postgres_admin_url  # noqa: E402
@@ -216,7 +217,10 @@ def run_night(
         settings=SyncSettings(as_of=AS_OF.isoformat(), fx_rates=DEMO_FX_RATES),
         stripe_requests_per_second=args.stripe_requests_per_second,
     )
-    resources["intercom"] = resources["intercom"].model_copy(update={"max_concurrency": args.intercom_in_flight})
+    # A new resource, not a model_copy: Dagster builds a resource from its constructor arguments.
+    resources["intercom"] = IntercomResource(
+        access_token=INTERCOM_TOKEN, base_url=emu.intercom_url, max_concurrency=args.intercom_in_flight
+    )
     stripe_before, intercom_before = emu.stripe.counters(), emu.intercom_counters()
     emulator_cpu_before = emu.cpu_s()
     cpu_before, wall_before = time.process_time(), time.monotonic()
