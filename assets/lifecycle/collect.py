@@ -69,6 +69,10 @@ def _newest(events: list[dict[str, Any]]) -> Cursor | None:
     return Cursor(newest["id"], newest["created"])
 
 
+def _keys(events: list[LifecycleEvent]) -> set[str]:
+    return {e.key for e in events}
+
+
 def collect(stripe: StripeSource, ledger: EventLedger, options: CollectOptions) -> Collected:
     """Derive the events not queued yet; nothing is written here."""
     subscriptions = keep_mode(stripe.list_subscriptions(), options.allow_test_mode)
@@ -83,13 +87,16 @@ def collect(stripe: StripeSource, ledger: EventLedger, options: CollectOptions) 
     valuation = engine.valuation()
     current = Snapshot.from_payloads(int(options.now.timestamp()), subscriptions)
     snapshot = (current.taken_at, subscriptions)
-    cursor, previous, facts = ledger.cursor(), ledger.snapshot(), ledger.facts()
+    cursor = ledger.cursor()
     skew = int(options.cursor_skew.total_seconds())
+    stale = cursor is None or _expired(stripe, cursor, options.now)
+    previous = ledger.snapshot() if stale else None  # only a reconciliation reads the last snapshot
 
-    if (cursor is None or _expired(stripe, cursor, options.now)) and previous is not None:
+    if previous is not None:
         before = Snapshot.from_payloads(*previous)
         derived = derive_from_snapshots(before, current, names=options.names, valuation=valuation)
-        events = drop_already_sent(derived, facts, since=utc(before.taken_at - skew))
+        sent_since = utc(before.taken_at - skew)
+        events = drop_already_sent(derived, ledger.facts(_keys(derived), since=sent_since), since=sent_since)
         head = next(_events(stripe, None), None)
         restart = Cursor(head["id"], head["created"]) if head else Cursor(None, current.taken_at)
         return Collected("reconciliation", events, restart, snapshot, 0, [], engine.errors)
@@ -104,7 +111,7 @@ def collect(stripe: StripeSource, ledger: EventLedger, options: CollectOptions) 
     events = derivation.events
     if first_run:
         events = within_lookback(events, options.now, options.lookback)
-    events = drop_already_sent(events, facts)
+    events = drop_already_sent(events, ledger.facts(_keys(events)))
     mode = "first_run" if first_run else "incremental"
     new_cursor = _newest(listed) or Cursor(None, current.taken_at)
     return Collected(mode, events, new_cursor, snapshot, len(listed), derivation.unresolved, engine.errors)

@@ -76,7 +76,9 @@ class _Replay:
     ):
         self.names = names
         self.valuation = valuation
-        self.known = dict(subscriptions)
+        # Read, not copied: the current subscriptions may be parsed lazily, one per lookup.
+        self.current = subscriptions
+        self.replayed: dict[str, SubscriptionView] = {}
         self.out = Derivation()
         self._keys: set[str] = set()
         # charge id -> reasons of refunds whose charge.refunded has not come yet, oldest first
@@ -126,7 +128,7 @@ class _Replay:
                 continue  # the paid subscription_create invoice says whether it was bought
             metadata = subscription_metadata(t.type, before, after, self.valuation, t.reason)
             self.emit(stripe_event, t.type, t.key, after.customer_id, after.id, metadata, t.reason)
-        self.known[after.id] = after
+        self.replayed[after.id] = after
 
     def invoice_event(self, stripe_event: StripeEvent) -> None:
         invoice = stripe_event["data"]["object"]
@@ -147,7 +149,7 @@ class _Replay:
         reason = invoice.get("billing_reason")
         if paid and (reason not in ("subscription_create", "subscription_cycle") or invoice.get("amount_paid", 0) <= 0):
             return
-        sub = self.known.get(subscription_id)
+        sub = self.replayed.get(subscription_id) or self.current.get(subscription_id)
         if sub is None:
             self.out.unresolved.append(stripe_event["id"])
             return

@@ -11,13 +11,37 @@ Pure: no Dagster, no HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from assets.lifecycle.model import LifecycleEvent, LifecycleType, Valuation, subscription_metadata, utc
 from assets.lifecycle.parse import SubscriptionView
 from assets.lifecycle.rules import Transition, paid_invoice_key, subscription_transitions
+
+
+class LazyViews(Mapping[str, SubscriptionView]):
+    """Subscription views by id, each parsed on first use: a run that looks up a few subscriptions
+    (an incremental one) parses a few, not every subscription there is."""
+
+    def __init__(self, payloads: Iterable[Mapping[str, Any]]) -> None:
+        self._payloads = {p["id"]: p for p in payloads}
+        self._views: dict[str, SubscriptionView] = {}
+
+    def __getitem__(self, sub_id: str) -> SubscriptionView:
+        view = self._views.get(sub_id)
+        if view is None:
+            view = self._views[sub_id] = SubscriptionView.from_payload(self._payloads[sub_id])
+        return view
+
+    def __contains__(self, sub_id: object) -> bool:
+        return sub_id in self._payloads  # without parsing
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._payloads)
+
+    def __len__(self) -> int:
+        return len(self._payloads)
 
 
 @dataclass(frozen=True)
@@ -27,8 +51,7 @@ class Snapshot:
 
     @classmethod
     def from_payloads(cls, taken_at: int, payloads: Iterable[Mapping[str, Any]]) -> Snapshot:
-        views = (SubscriptionView.from_payload(p) for p in payloads)
-        return cls(taken_at, {v.id: v for v in views})
+        return cls(taken_at, LazyViews(payloads))
 
 
 def _renewal(before: SubscriptionView | None, after: SubscriptionView) -> Transition | None:

@@ -3,9 +3,12 @@
 Tables on the state store's engine and prefix (`revsync_` by default):
 - `lifecycle_events`: one row per (fact key, contact): the event exactly as it will be sent
   (name, Unix `created_at`, metadata) and its status, `pending` → `sent` | `failed`.
-- `lifecycle_cursor`: the newest Stripe event read (id and created).
+- `lifecycle_cursor`: the newest Stripe event read (id and created, row `events`) and when the
+  snapshot was taken (`created` of row `snapshot`).
 - `lifecycle_snapshot`: the subscriptions as of the last run, for reconciliation when the
-  cursor has fallen out of Stripe's 30-day event retention.
+  cursor has fallen out of Stripe's 30-day event retention; `taken_at` is when a row was written.
+- `lifecycle_snapshot_digest`: a digest of each snapshot row's payload, so that a run rewrites
+  only the subscriptions that changed since the last one.
 
 Exactly once: new events, the cursor and the snapshot are written in one transaction *before*
 anything is sent, so a crash can only leave events pending, never lost. Pending events are sent on
@@ -15,6 +18,7 @@ the next run with the same `created_at`, which Intercom de-duplicates if the cra
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +41,10 @@ lifecycle_events    key str255 key, user_id str255 key, type str64, name str255,
                     status str16 index, attempts int, error text null, queued_at time, sent_at time null
 lifecycle_cursor    name str32 key, event_id str255 null, created bigint, updated_at time
 lifecycle_snapshot  subscription_id str255 key, taken_at bigint, payload json
+lifecycle_snapshot_digest  subscription_id str255 key, digest str32
 """
+_CHUNK = 1000  # ids per IN list
+EVENTS_CURSOR, SNAPSHOT_TIME = "events", "snapshot"  # rows of lifecycle_cursor
 
 
 @dataclass(frozen=True)
@@ -65,33 +72,53 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 class EventLedger:
     def __init__(self, store: StateStore) -> None:
         self.engine = store.engine
-        self.events, self.cursor_table, self.snapshot_table = store.ensure_tables(_TABLES)
+        self.events, self.cursor_table, self.snapshot_table, self.digest_table = store.ensure_tables(_TABLES)
 
     # -- reads ----------------------------------------------------------------------------
     def cursor(self) -> Cursor | None:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(self.cursor_table).where(self.cursor_table.c.name == "events")).first()
+            row = conn.execute(sa.select(self.cursor_table).where(self.cursor_table.c.name == EVENTS_CURSOR)).first()
         return Cursor(row.event_id, row.created) if row else None
 
     def snapshot(self) -> tuple[int, list[dict[str, Any]]] | None:
         """(taken_at, subscription payloads) of the last run, or None before the first."""
+        t = self.cursor_table.c
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(self.snapshot_table.c.taken_at, self.snapshot_table.c.payload)).all()
-        return (rows[0].taken_at, [r.payload for r in rows]) if rows else None
+            taken_at = conn.execute(sa.select(t.created).where(t.name == SNAPSHOT_TIME)).scalar()
+        if not rows:
+            return None
+        # A snapshot written before its time was kept in lifecycle_cursor: each row carries it.
+        return (taken_at if taken_at is not None else max(r.taken_at for r in rows), [r.payload for r in rows])
 
-    def facts(self) -> list[SentFact]:
-        """Every fact queued so far (sent, pending or failed): none of them is queued again."""
+    def facts(self, keys: Iterable[str], since: datetime | None = None) -> list[SentFact]:
+        """The facts queued so far (sent, pending or failed) among `keys`, and with `since` every fact
+        that happened since then: none of them is queued again. Keyed, so that it costs what a run
+        derived, not the whole history."""
+        t = self.events.c
+        query = sa.select(t.key, t.type, t.subscription_id, sa.func.min(t.created_at)).group_by(
+            t.key, t.type, t.subscription_id
+        )
+        wanted = sorted(set(keys))
+        queries = [query.where(t.key.in_(wanted[start : start + _CHUNK])) for start in range(0, len(wanted), _CHUNK)]
+        if since is not None:
+            queries.append(query.having(sa.func.min(t.created_at) >= int(since.timestamp())))
+        with self.engine.connect() as conn:
+            rows = [row for q in queries for row in conn.execute(q)]
+        return [SentFact(r[0], LifecycleType(r[1]), r[2], utc(r[3])) for r in rows]
+
+    def unaddressed_customers(self) -> set[str]:
+        """Customers of the events kept until one of their users exists."""
         t = self.events.c
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t.key, t.type, t.subscription_id, sa.func.min(t.created_at)).group_by(
-                    t.key, t.type, t.subscription_id
-                )
-            )
-            return [SentFact(r[0], LifecycleType(r[1]), r[2], utc(r[3])) for r in rows]
+            return set(conn.execute(sa.select(t.customer_id).where(t.status == UNADDRESSED).distinct()).scalars())
 
     def names(self) -> set[str]:
         """Every event name revsync ever queued (renamed events still count in Intercom)."""
@@ -146,25 +173,37 @@ class EventLedger:
             if rows:
                 conn.execute(sa.insert(self.events), rows)
             if cursor is not None:
-                conn.execute(sa.delete(self.cursor_table).where(self.cursor_table.c.name == "events"))
-                conn.execute(
-                    sa.insert(self.cursor_table),
-                    {"name": "events", "event_id": cursor.event_id, "created": cursor.created, "updated_at": now},
-                )
+                self._set_cursor(conn, EVENTS_CURSOR, cursor, now)
             if snapshot is not None:
-                taken_at, payloads = snapshot
-                conn.execute(sa.delete(self.snapshot_table))
-                # The SDK reads decimal strings as Decimal; store them as the API sends them.
-                snapshot_rows = [
-                    {
-                        "subscription_id": p["id"],
-                        "taken_at": taken_at,
-                        "payload": json.loads(json.dumps(p, default=str)),
-                    }
-                    for p in payloads
-                ]
-                if snapshot_rows:
-                    conn.execute(sa.insert(self.snapshot_table), snapshot_rows)
+                self._write_snapshot(conn, *snapshot)
+                self._set_cursor(conn, SNAPSHOT_TIME, Cursor(None, snapshot[0]), now)
+
+    def _set_cursor(self, conn: sa.Connection, name: str, cursor: Cursor, now: datetime) -> None:
+        conn.execute(sa.delete(self.cursor_table).where(self.cursor_table.c.name == name))
+        conn.execute(
+            sa.insert(self.cursor_table),
+            {"name": name, "event_id": cursor.event_id, "created": cursor.created, "updated_at": now},
+        )
+
+    def _write_snapshot(self, conn: sa.Connection, taken_at: int, payloads: Iterable[Mapping[str, Any]]) -> None:
+        """Make the stored snapshot today's: rows whose payload digest changed (or that have none
+        yet) are rewritten, rows of subscriptions gone are removed, the others are left alone."""
+        snap, digests = self.snapshot_table, self.digest_table
+        joined = snap.outerjoin(digests, snap.c.subscription_id == digests.c.subscription_id)
+        stored = dict(conn.execute(sa.select(snap.c.subscription_id, digests.c.digest).select_from(joined)).all())
+        # The SDK reads decimal strings as Decimal; store them as the API sends them.
+        texts = {p["id"]: json.dumps(p, default=str) for p in payloads}
+        today = {sub_id: _digest(text) for sub_id, text in texts.items()}
+        changed = [sub_id for sub_id, digest in today.items() if stored.get(sub_id) != digest]
+        stale = [*changed, *(set(stored) - set(today))]
+        for table in (snap, digests):
+            for start in range(0, len(stale), _CHUNK):
+                conn.execute(sa.delete(table).where(table.c.subscription_id.in_(stale[start : start + _CHUNK])))
+        for start in range(0, len(changed), _CHUNK):
+            chunk = changed[start : start + _CHUNK]
+            rows = [{"subscription_id": i, "taken_at": taken_at, "payload": json.loads(texts[i])} for i in chunk]
+            conn.execute(sa.insert(snap), rows)
+            conn.execute(sa.insert(digests), [{"subscription_id": i, "digest": today[i]} for i in chunk])
 
     def readdress(self, members: Mapping[str, Sequence[str]]) -> int:
         """Queue kept events whose customer now reaches users; returns how many deliveries that made."""

@@ -14,7 +14,6 @@ Pure functions: no Dagster, no HTTP.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,8 +105,12 @@ def _normalise_item(item: Payload, period: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def normalise_subscription(raw: Payload) -> dict[str, Any]:
-    """A subscription payload of any API version, rendered in the pinned version's shape."""
-    sub = copy.deepcopy(dict(raw))
+    """A subscription payload of any API version, rendered in the pinned version's shape.
+
+    `raw` is never changed: the result is a shallow copy whose changed parts (items, discounts) are
+    new objects, so it shares the unchanged nested values with `raw` instead of copying them all.
+    """
+    sub = dict(raw)
     # Pre-basil periods lived on the subscription; each item inherits them.
     period: dict[str, Any] = {key: sub.pop(key) for key in ("current_period_start", "current_period_end") if key in sub}
     legacy_plan = sub.pop("plan", None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -25,10 +25,15 @@ from resources.state.store import StateStore, SyncError
 SEND_BATCH = 500  # events in flight at most; the transport's pacer paces the calls
 
 
-def recipients(customer_accounts: pd.DataFrame, users: pd.DataFrame) -> dict[str, list[str]]:
-    """Stripe customer id -> user ids (Intercom external ids) of its account, sorted."""
-    members = users.groupby(users["account_id"].astype(str))["user_id"].agg(lambda s: sorted(map(str, s)))
-    accounts = customer_accounts.set_index("customer_id")["account_id"].astype(str)
+def recipients(
+    customer_accounts: pd.DataFrame, users: pd.DataFrame, customers: Collection[str]
+) -> dict[str, list[str]]:
+    """Stripe customer id -> user ids (Intercom external ids) of its account, sorted, for
+    `customers` only: a run groups the users of the customers it has events for, not everyone's."""
+    wanted = customer_accounts[customer_accounts["customer_id"].astype(str).isin(list(customers))]
+    accounts = wanted.set_index("customer_id")["account_id"].astype(str)
+    members_of = users[users["account_id"].astype(str).isin(set(accounts))]
+    members = members_of.groupby(members_of["account_id"].astype(str))["user_id"].agg(lambda s: sorted(map(str, s)))
     return {str(customer): members.get(account, []) for customer, account in accounts.items()}
 
 
@@ -53,11 +58,6 @@ class SendSummary:
     waiting_for_contact: int = 0
     retried_404: int = 0
     errors: list[SyncError] = field(default_factory=list)
-
-
-def _confirmed_contacts(store: StateStore) -> set[str]:
-    contacts = store.load_contacts()
-    return set(contacts.index[contacts["intercom_id"].notna()].astype(str))
 
 
 async def _post(client: IntercomClient, item: Outgoing) -> None:
@@ -90,9 +90,10 @@ async def _deliver(client: IntercomClient, ledger: EventLedger, item: Outgoing, 
 async def send_pending(client: IntercomClient, ledger: EventLedger, store: StateStore) -> SendSummary:
     """Send every pending event whose contact exists, oldest first; mark each once Intercom answers."""
     summary = SendSummary()
-    confirmed = _confirmed_contacts(store)
+    pending = ledger.pending()
+    confirmed = store.confirmed_contacts(item.user_id for item in pending)
     ready = []
-    for item in ledger.pending():
+    for item in pending:
         if item.user_id in confirmed:
             ready.append(item)
         else:

@@ -68,7 +68,9 @@ async def sync_lifecycle_events(
     many of each there were.
     """
     collected = collect(stripe, ledger, options.collect)
-    members = recipients(customer_accounts, users)
+    # Only the customers with events, new or kept from earlier runs, need their users.
+    addressed = {e.customer_id for e in collected.events} | ledger.unaddressed_customers()
+    members = recipients(customer_accounts, users, addressed)
     readdressed = ledger.readdress(members)  # events kept from earlier runs whose users now exist
     deliveries, unaddressed = address(collected.events, members)
     ledger.enqueue(deliveries, unaddressed=unaddressed, cursor=collected.cursor, snapshot=collected.snapshot)

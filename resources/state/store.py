@@ -127,6 +127,17 @@ class StateStore:
         """Index company_id; columns intercom_id, values (dict)."""
         return self._load(self.companies, "company_id", ["intercom_id", "values"])
 
+    def confirmed_contacts(self, external_ids: Iterable[str]) -> set[str]:
+        """Those of `external_ids` whose contact Intercom has confirmed (an Intercom id is stored).
+        Keyed and without the values column, so it costs the ids asked about, not every contact."""
+        t, wanted, found = self.contacts.c, sorted(set(external_ids)), set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                query = sa.select(t.external_id).where(t.external_id.in_(chunk), t.intercom_id.is_not(None))
+                found |= set(conn.execute(query).scalars())
+        return found
+
     def _load(self, table: sa.Table, key: str, columns: list[str]) -> pd.DataFrame:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(table.c[key], *(table.c[c] for c in columns))).all()

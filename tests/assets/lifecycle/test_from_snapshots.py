@@ -102,3 +102,12 @@ def test_the_diff_and_the_events_name_shared_facts_alike() -> None:
         stripe_event = event("e1", "customer.subscription.updated", MID, after, before)
         from_events = derive_from_events([stripe_event], names=NAMES, valuation=VALUATION).events
         assert {e.key for e in from_diff} == {e.key for e in from_events}
+
+
+def test_a_snapshot_parses_a_subscription_when_it_is_first_read() -> None:
+    """An incremental run looks up the few subscriptions its invoices name, not all of them."""
+    broken = {"id": "sub_broken", "items": "not a list"}  # parsing it would fail
+    current = Snapshot.from_payloads(AFTER, [ACTIVE, broken])
+    assert "sub_broken" in current.subscriptions and len(current.subscriptions) == 2
+    view = current.subscriptions["sub_1"]
+    assert view.status == "active" and current.subscriptions["sub_1"] is view  # parsed once

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,8 @@ from assets.lifecycle.parse import (
     invoice_subscription_id,
     normalise_subscription,
 )
-from assets.revenue import subscription_mrr
+from assets.lifecycle.valuation import EngineValuation
+from assets.revenue import RevenueRules, subscription_mrr
 from emulators.stripe import objects
 from emulators.stripe.render import in_version, previous_attributes
 
@@ -48,6 +51,26 @@ def test_mrr_of_every_shape_applies_the_same_discount(version: str) -> None:
     assert (mrr.amount_minor, mrr.currency) == (3200, "usd")
 
 
+@pytest.mark.parametrize("version", SHAPES)
+def test_reading_and_valuing_a_subscription_leaves_its_payload_as_it_was(version: str) -> None:
+    """Normalisation copies only what it changes, so the payload (today's snapshot, stored after
+    collection) must come out of parsing and valuation unchanged."""
+    coupon = load("coupon.co_20.json")
+    raw = load(f"subscription.{version}.json")
+    untouched = copy.deepcopy(raw)
+    view = SubscriptionView.from_payload(raw)
+    engine = EngineValuation(
+        subscriptions=[raw],
+        prices={},
+        products={},
+        coupons={coupon["id"]: coupon},
+        rules=RevenueRules(),
+        as_of=datetime(2026, 2, 1, tzinfo=UTC),
+    )
+    assert engine.valuation().mrr(view).amount_minor == 3200
+    assert raw == untouched
+
+
 def test_items_less_legacy_subscription_gets_an_item_from_its_plan() -> None:
     legacy = {
         "id": "sub_old",
@@ -68,7 +91,9 @@ def test_items_less_legacy_subscription_gets_an_item_from_its_plan() -> None:
         },
         "quantity": 3,
     }
+    untouched = copy.deepcopy(legacy)
     view = SubscriptionView.from_payload(legacy)
+    assert legacy == untouched
     assert view.customer_id == "cus_old"
     assert view.price_ids == {"gold"}
     (item,) = view.items

@@ -35,6 +35,16 @@ def test_pending_marks_never_overwrite_confirmed_rows(warehouse_url):
     assert frame.loc["u2", "intercom_id"] is None and frame.loc["u2", "values"] == {}
 
 
+def test_confirmed_contacts_are_those_asked_about_that_have_an_intercom_id(warehouse_url):
+    store = store_for(warehouse_url)
+    many = [ContactState(f"u{n}", f"ic{n}", None, None, {}) for n in range(1500)]  # more than one IN list
+    store.save_contacts(many)
+    store.mark_pending_contacts(["pending"])
+    asked = ["u1", "u1499", "pending", "unknown", "u1"]
+    assert store.confirmed_contacts(asked) == {"u1", "u1499"}
+    assert store.confirmed_contacts([]) == set()
+
+
 def test_companies_errors_and_runs(warehouse_url):
     store = store_for(warehouse_url)
     store.save_companies([CompanyState("acc1", "co1", {"monthly_spend": 100})])
