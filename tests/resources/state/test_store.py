@@ -39,9 +39,9 @@ def test_companies_errors_and_runs(warehouse_url):
     store = store_for(warehouse_url)
     store.save_companies([CompanyState("acc1", "co1", {"monthly_spend": 100})])
     assert store.load_companies().loc["acc1"].to_dict() == {"intercom_id": "co1", "values": {"monthly_spend": 100}}
-    store.start_run("run1", "contact", planned=3, dry_run=False)
+    store.start_run("run1", "contact", dry_run=False)
     store.record_errors("run1", [SyncError("contact", "u9", "email", 409, "conflict", "taken", "req-1")])
-    store.finish_run("run1", "contact", done=2, failed=1)
+    store.finish_run("run1", "contact", planned=3, done=2, failed=1)
     (error,) = store.errors_for_run("run1")
     assert [error[k] for k in ("record_key", "field", "code", "request_id")] == ["u9", "email", "conflict", "req-1"]
     with store.engine.connect() as conn:
