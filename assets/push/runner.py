@@ -289,8 +289,8 @@ class ChunkedPush:
         self.run.store.start_run(self.run.run_id, self.summary.model, dry_run=self.run.options.dry_run)
         try:
             if self.run.options.dry_run:
-                for _ in self._plans():
-                    pass
+                for start in self._starts():
+                    self._plan(start)
             else:
                 await execute(
                     self.run.client,
@@ -305,26 +305,32 @@ class ChunkedPush:
             self._finish()
         return self.summary, self.plan
 
-    def _plans(self) -> Iterator[tuple[PushPlan, int]]:
-        """Each chunk's plan and how many of its records were refused; the summaries count as they go."""
-        size, model = self.run.options.chunk_size, self.summary.model
-        for start in range(0, max(len(self.records), 1), size):  # an empty frame is still checked once
-            records, refused = reject_unacceptable(
-                self.records.iloc[start : start + size], self.key, self.fields, model
-            )
-            for error in refused:
-                self.summary.fail(error)
-            keys = records[self.key].astype("string").tolist()
-            plan = self.planner(records, self.load(keys), self.fields, full_resync=self.run.options.full_resync)
-            failed = len({e.record_key for e in refused})
-            self.plan.add(plan)
-            self.summary.planned += len(plan.records) + failed
-            self.summary.unchanged += plan.unchanged
-            yield plan, failed
+    def _starts(self) -> range:
+        """Where each chunk starts in the input frame; an empty frame is still one (checked) chunk."""
+        return range(0, max(len(self.records), 1), self.run.options.chunk_size)
+
+    def _plan(self, start: int) -> tuple[PushPlan, int]:
+        """The plan of the chunk at `start` and how many of its records were refused (failed in the
+        summary); the summaries count it."""
+        chunk = self.records.iloc[start : start + self.run.options.chunk_size]
+        records, refused = reject_unacceptable(chunk, self.key, self.fields, self.summary.model)
+        for error in refused:
+            self.summary.fail(error)
+        stored = self.load(records[self.key].astype("string").tolist())
+        plan = self.planner(records, stored, self.fields, full_resync=self.run.options.full_resync)
+        failed = len({e.record_key for e in refused})
+        self.plan.add(plan)
+        self.summary.planned += len(plan.records) + failed
+        self.summary.unchanged += plan.unchanged
+        return plan, failed
 
     async def _chunks(self, prepare: Prepare) -> AsyncIterator[Chunk]:
-        for plan, failed in self._plans():
-            yield Chunk(plan.records, await prepare(plan.records), plan.unchanged + failed)
+        for start in self._starts():  # nothing here holds a chunk while the next one is planned
+            yield await self._prepared(start, prepare)
+
+    async def _prepared(self, start: int, prepare: Prepare) -> Chunk:
+        plan, failed = self._plan(start)
+        return Chunk(plan.records, await prepare(plan.records), plan.unchanged + failed)
 
     def _finish(self) -> None:
         store, summary, run_id = self.run.store, self.summary, self.run.run_id

@@ -63,3 +63,16 @@ def test_prefix_applies_to_every_table_including_other_modules(warehouse_url):
 def test_resource_creates_tables_outside_a_run(sqlite_url):
     store = StateStoreResource(url=sqlite_url, table_prefix="x_").store
     assert "x_contacts" in sa.inspect(store.engine).get_table_names()
+
+
+def test_keyed_loads_read_only_those_rows_across_query_batches(warehouse_url):
+    store = store_for(warehouse_url)
+    store.save_contacts([ContactState(f"u{i:04d}", f"ic{i}", None, None, {"name": str(i)}) for i in range(1200)])
+    store.save_companies([CompanyState("acc1", "co1", {"plan": "pro"}), CompanyState("acc2", "co2", {})])
+    wanted = [f"u{i:04d}" for i in range(0, 1200, 2)] + ["u9999"]  # 601 keys: two queries; one never stored
+    frame = store.load_contacts(wanted)
+    assert sorted(frame.index) == wanted[:-1]
+    assert frame.loc["u0998", "values"] == {"name": "998"} and frame.loc["u0998", "intercom_id"] == "ic998"
+    assert store.load_contacts([]).empty and list(store.load_contacts([]).columns) == list(frame.columns)
+    assert store.load_companies(["acc2"]).to_dict("index") == {"acc2": {"intercom_id": "co2", "values": {}}}
+    assert store.company_ids() == {"acc1": "co1", "acc2": "co2"}
