@@ -20,7 +20,7 @@ from assets.metadata import sync_errors_table, table
 from assets.plays.attributes import sync_catalog
 from assets.plays.load import PlaysFileError, configured_plays
 from assets.plays.update import MembershipUpdate
-from assets.push.plan import PLAN_COLUMNS, PushPlan
+from assets.push.plan import KEPT_ROWS, PLAN_COLUMNS, PlanSummary
 from assets.push.runner import PushFailed, PushOptions, PushRun, PushSummary, check_error_rate
 from assets.push.schema import AttributeSchemaError, SchemaPlan
 from assets.push.service import ensure_attributes, push_companies, push_contacts
@@ -29,7 +29,7 @@ from resources.settings import SyncSettings
 from resources.state import StateStoreResource
 
 SAMPLE_ROWS = 20
-PLAN_TABLE_ROWS = 500
+PLAN_TABLE_ROWS = KEPT_ROWS  # 500: what a PlanSummary keeps
 # The UI shows an Intercom asset overdue when its last successful push is older than this.
 PUSH_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=float(os.environ.get("REVSYNC_PUSH_FRESHNESS_HOURS", "26")))
@@ -75,7 +75,7 @@ def _catalog(settings: SyncSettings) -> list[AttributeSpec]:
     return sync_catalog(settings.usage_metrics, plays)
 
 
-def push_metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[str, Any]:
+def push_metadata(summary: PushSummary, plan: PlanSummary, dry_run: bool) -> dict[str, Any]:
     """The headline figures of a push (described in docs/push.md, "Metadata of a run")."""
     sample = pd.DataFrame(plan.table_rows(SAMPLE_ROWS), columns=PLAN_COLUMNS)
     metadata: dict[str, Any] = {
@@ -104,7 +104,7 @@ def push_metadata(summary: PushSummary, plan: PushPlan, dry_run: bool) -> dict[s
 
 
 # `push_companies` and `push_contacts`: (the run's shared parts, the records).
-Push = Callable[[PushRun, pd.DataFrame], Awaitable[tuple[PushSummary, PushPlan]]]
+Push = Callable[[PushRun, pd.DataFrame], Awaitable[tuple[PushSummary, PlanSummary]]]
 
 
 def _push(
@@ -126,7 +126,7 @@ def _push(
     return _result(summary, plan, options)
 
 
-def _result(summary: PushSummary, plan: PushPlan, options: PushOptions) -> dg.MaterializeResult:
+def _result(summary: PushSummary, plan: PlanSummary, options: PushOptions) -> dg.MaterializeResult:
     metadata = push_metadata(summary, plan, dry_run=False)
     try:
         check_error_rate(summary, options.max_error_rate)
@@ -246,7 +246,7 @@ def intercom_push_plan(
     companies_in = segment_membership.join(company_attributes, "company")
     contacts_in = segment_membership.join(contact_attributes, "contact")
 
-    async def plan_all(client: IntercomClient) -> tuple[SchemaPlan, PushPlan, PushPlan]:
+    async def plan_all(client: IntercomClient) -> tuple[SchemaPlan, PlanSummary, PlanSummary]:
         attributes = await ensure_attributes(client, specs, options, context.log)
         run = PushRun(client, state.store, specs, options, run_id, context.log)
         _, companies = await push_companies(run, companies_in)
@@ -255,7 +255,7 @@ def intercom_push_plan(
 
     attributes, companies, contacts = intercom.run_with_client(plan_all)
     metadata: dict[str, Any] = {
-        "dagster/row_count": len(companies.records) + len(contacts.records),
+        "dagster/row_count": companies.planned + contacts.planned,
         "attributes_to_create": dg.MetadataValue.json([named.name for named in attributes.to_create]),
     }
     for name, plan in (("companies", companies), ("contacts", contacts)):

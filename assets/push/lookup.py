@@ -33,14 +33,20 @@ def lookup_identities(records: Iterable[RecordPlan]) -> tuple[list[str], list[st
 
 @dataclass
 class KnownContacts:
-    """Contacts a search found. Each is handed out once (`pop_*`), so no two records share one."""
+    """Contacts a search found. Each is handed out once (`pop_*`), so no two records share one.
+
+    A push searches once per chunk of records, and search lags writes, so a later chunk's search
+    may still show a lead an earlier chunk adopted: `taken` (shared by the chunks of a push) holds
+    the emails whose adoptable contact a record took, and none is handed out for them again.
+    """
 
     by_external_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     adoptable: dict[str, dict[str, Any]] = field(default_factory=dict)  # email_key -> oldest adoptable
+    taken: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_search(cls, found: Iterable[dict[str, Any]]) -> KnownContacts:
-        known = cls()
+    def from_search(cls, found: Iterable[dict[str, Any]], taken: set[str] | None = None) -> KnownContacts:
+        known = cls(taken=set() if taken is None else taken)
         for contact in sorted(found, key=lambda c: (c.get("created_at") or 0, str(c.get("id")))):
             external_id = contact.get("external_id")
             if external_id:
@@ -56,4 +62,9 @@ class KnownContacts:
     def pop_adoptable(self, email: Any) -> dict[str, Any] | None:
         """The oldest lead or email-only user with this email, if no record took it yet."""
         key = email_key(email)
-        return self.adoptable.pop(key, None) if key else None
+        if not key or key in self.taken:
+            return None
+        contact = self.adoptable.pop(key, None)
+        if contact is not None:
+            self.taken.add(key)
+        return contact

@@ -98,16 +98,22 @@ def _normalise(column: pd.Series, spec: FieldSpec) -> pd.Series:
     return _as_objects(column.astype("boolean"))
 
 
-def desired_values(frame: pd.DataFrame, key: str, fields: Sequence[FieldSpec]) -> pd.DataFrame:
-    """One row per record (index = key), one column per field key, normalised values."""
+def check_input(frame: pd.DataFrame, key: str, fields: Sequence[FieldSpec]) -> None:
+    """Raise ValueError unless the frame has every field's column and a present, unique key."""
     missing = [c for c in [key, *(f.column for f in fields)] if c not in frame.columns]
     if missing:
         raise ValueError(f"input frame lacks columns {missing}")
     keys = frame[key].astype("string")
     if keys.isna().any() or keys.duplicated().any():
         raise ValueError(f"`{key}` must be present and unique; duplicates: {keys[keys.duplicated()].head(5).tolist()}")
+
+
+def desired_values(frame: pd.DataFrame, key: str, fields: Sequence[FieldSpec]) -> pd.DataFrame:
+    """One row per record (index = key), one column per field key, normalised values."""
+    check_input(frame, key, fields)
+    keys = frame[key].astype("string").astype(object)
     data = {f.key: _normalise(frame[f.column], f).to_numpy() for f in fields}
-    return pd.DataFrame(data, index=pd.Index(keys.astype(object), name=key), dtype=object)
+    return pd.DataFrame(data, index=pd.Index(keys, name=key), dtype=object)
 
 
 def last_values(state: pd.DataFrame, desired: pd.DataFrame) -> pd.DataFrame:
@@ -175,6 +181,8 @@ def full_values(desired: dict[str, Any], fields: Sequence[FieldSpec]) -> dict[st
 
 @dataclass
 class PushPlan:
+    """The plan of one chunk of records (a push plans chunk by chunk: `PlanSummary` adds them up)."""
+
     model: Model
     total: int
     records: list[RecordPlan] = field(default_factory=list)
@@ -197,21 +205,59 @@ class PushPlan:
             "detaches": sum(r.detach for r in self.records),
         }
 
+
+KEPT_ROWS = 500  # planned records a PlanSummary keeps as table rows (the dry run's plan table)
+
+
+@dataclass
+class PlanSummary:
+    """A whole push's plan without its records: the counts of every chunk's plan added up, and the
+    first `kept` planned records as table rows (the plan sample and the dry run's plan table)."""
+
+    model: Model
+    kept: int = KEPT_ROWS
+    _counts: dict[str, int] = field(default_factory=dict, repr=False)
+    _rows: list[dict[str, str]] = field(default_factory=list, repr=False)
+
+    def add(self, plan: PushPlan) -> None:
+        for name, count in plan.counts().items():
+            self._counts[name] = self._counts.get(name, 0) + count
+        self._rows.extend(table_row(r) for r in plan.records[: self.kept - len(self._rows)])
+
+    @property
+    def total(self) -> int:
+        return self.counts()["records"]
+
+    @property
+    def unchanged(self) -> int:
+        return self.counts()["unchanged"]
+
+    @property
+    def planned(self) -> int:
+        """Records needing at least one call."""
+        return self.total - self.unchanged
+
+    def counts(self) -> dict[str, int]:
+        return self._counts or PushPlan(self.model, 0).counts()
+
     def table_rows(self, limit: int | None = None) -> list[dict[str, str]]:
-        """One row per planned record, for the plan sample and the dry-run plan table: each change
-        as `attribute: old → new` (∅ = no value, so `x: 5 → ∅` is a clear)."""
-        return [
-            {
-                "key": r.key,
-                "action": r.action,
-                "changes": "; ".join(
-                    f"{k.removeprefix(CUSTOM)}: {_shown(r.previous.get(k))} → {_shown(v)}" for k, v in r.changes.items()
-                ),
-                "attach": (r.company_id or "") if r.attach else "",
-                "detach": (r.previous_company_id or "") if r.detach else "",
-            }
-            for r in self.records[:limit]
-        ]
+        """The first planned records (at most `kept`), in input order, one row each."""
+        return self._rows[:limit]
+
+
+def table_row(record: RecordPlan) -> dict[str, str]:
+    """A planned record for the plan sample and the dry-run plan table: each change as
+    `attribute: old → new` (∅ = no value, so `x: 5 → ∅` is a clear)."""
+    changes = "; ".join(
+        f"{k.removeprefix(CUSTOM)}: {_shown(record.previous.get(k))} → {_shown(v)}" for k, v in record.changes.items()
+    )
+    return {
+        "key": record.key,
+        "action": record.action,
+        "changes": changes,
+        "attach": (record.company_id or "") if record.attach else "",
+        "detach": (record.previous_company_id or "") if record.detach else "",
+    }
 
 
 PLAN_COLUMNS = ["key", "action", "changes", "attach", "detach"]

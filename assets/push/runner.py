@@ -1,23 +1,23 @@
 """The machinery every push shares: options, the summary, the worker pool with progress, batched
 state and the run's bookkeeping in the state store. No Dagster. `PushRun` is what the pushes of one
-run share; `planned` and `finishing` open and close each push (assets/push/service.py).
+run share; `ChunkedPush` plans and carries out one push (assets/push/service.py) a chunk of records
+at a time, so its memory is bounded by `PushOptions.chunk_size`, not by the number of records.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
 from assets import Log
-from assets.attributes import AttributeSpec
+from assets.attributes import AttributeSpec, Model
 from assets.push.acceptable import reject_unacceptable
-from assets.push.plan import CUSTOM, FieldSpec, PushPlan, RecordPlan
+from assets.push.plan import CUSTOM, FieldSpec, PlanSummary, PushPlan, RecordPlan, check_input
 from resources.intercom.client import IntercomClient
 from resources.intercom.errors import IntercomAPIError
 from resources.state.store import StateStore, SyncError
@@ -34,6 +34,7 @@ class PushOptions:
     progress_interval_s: float = 5.0
     state_flush_every: int = 500
     lookup_values_per_filter: int = 100  # identities per `IN` filter of the batched search (15 filters a call)
+    chunk_size: int = 10_000  # records planned and carried out at a time: what bounds a push's memory
 
 
 @dataclass
@@ -149,40 +150,91 @@ class Batcher(Generic[T]):
             self._items = []
 
 
-async def run_all(records: Sequence[RecordPlan], handle: Callable[[RecordPlan], Awaitable[None]], workers: int) -> None:
-    queue = iter(records)  # shared by the workers; next() never awaits, so no lock is needed
+Handler = Callable[[RecordPlan], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk, planned and prepared: its records needing calls, how to carry out each, and how
+    many of its records need none (unchanged or refused)."""
+
+    records: Sequence[RecordPlan]
+    handle: Handler
+    settled: int
+
+
+class Feed:
+    """Hands the workers one record at a time, chunk after chunk. The worker that finds the current
+    chunk used up plans and prepares the next one under the lock (the others wait for it), so each
+    chunk is planned once and only one chunk's plan is alive at a time."""
+
+    def __init__(self, chunks: AsyncIterator[Chunk], progress: Progress) -> None:
+        self._chunks, self.progress = chunks, progress
+        self._jobs: Iterator[tuple[RecordPlan, Handler]] = iter(())
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def next(self) -> tuple[RecordPlan, Handler] | None:
+        async with self._lock:
+            while not self._closed:
+                job = next(self._jobs, None)
+                if job is not None:
+                    return job
+                await self._next_chunk()
+            return None
+
+    async def _next_chunk(self) -> None:
+        chunk = await anext(self._chunks, None)
+        if chunk is None:
+            self._closed = True
+            return
+        self._jobs = ((record, chunk.handle) for record in chunk.records)
+        self.progress.done += chunk.settled
+
+    def close(self) -> None:
+        """Hand out nothing more: a worker failed."""
+        self._closed = True
+
+
+async def run_all(feed: Feed, workers: int) -> None:
+    """`workers` workers carry out the feed's records. When one fails, the others finish the record
+    they hold (so its state is saved) and take no more; then the first error is raised."""
 
     async def worker() -> None:
-        for record in queue:
-            await handle(record)
+        try:
+            while (job := await feed.next()) is not None:
+                record, handle = job
+                await handle(record)
+                feed.progress.done += 1
+        except BaseException:
+            feed.close()
+            raise
 
-    await asyncio.gather(*(worker() for _ in range(min(workers, len(records)))))
+    results = await asyncio.gather(*(worker() for _ in range(workers)), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
 
 
 async def execute(
     client: IntercomClient,
-    plan: PushPlan,
+    chunks: AsyncIterator[Chunk],
+    total: int,
     summary: PushSummary,
-    handle: Callable[[RecordPlan], Awaitable[None]],
     options: PushOptions,
     log: Log,
 ) -> None:
-    if not plan.records:
-        return
+    """Every chunk's records on the worker pool, with progress; the summary gets the calls and times."""
     stats = client.transport.stats
     requests_before, limited_before = stats.requests, stats.rate_limited
     started, cpu_started = time.monotonic(), time.process_time()
     progress = Progress(
-        f"intercom {plan.model} push", len(plan.records), log, options.progress_interval_s, lambda: stats.requests
+        f"intercom {summary.model} push", total, log, options.progress_interval_s, lambda: stats.requests
     )
-
-    async def counted(record: RecordPlan) -> None:
-        await handle(record)
-        progress.done += 1
-
+    feed = Feed(chunks, progress)
     reporter = asyncio.create_task(progress.run())
     try:
-        await run_all(plan.records, counted, client.transport.pacer.max_in_flight)
+        await run_all(feed, client.transport.pacer.max_in_flight)
     finally:
         reporter.cancel()
         progress.report()
@@ -190,24 +242,6 @@ async def execute(
         summary.rate_limited = stats.rate_limited - limited_before
         summary.duration_s = round(time.monotonic() - started, 3)
         summary.cpu_s = round(time.process_time() - cpu_started, 3)
-
-
-def start(
-    store: StateStore, plan: PushPlan, options: PushOptions, run_id: str, refused: Sequence[SyncError] = ()
-) -> PushSummary:
-    """The run's summary; `refused` are values Intercom would not accept, counted as failed records."""
-    store.start_run(run_id, plan.model, planned=len(plan.records), dry_run=options.dry_run)
-    summary = PushSummary(plan.model, planned=len(plan.records), unchanged=plan.unchanged)
-    for error in refused:
-        summary.fail(error)
-    summary.planned += summary.failed
-    return summary
-
-
-def finish(store: StateStore, summary: PushSummary, run_id: str, dry_run: bool) -> None:
-    store.record_errors(run_id, summary.errors)
-    done = 0 if dry_run else summary.planned - summary.failed
-    store.finish_run(run_id, summary.model, done=done, failed=summary.failed)
 
 
 @dataclass(frozen=True)
@@ -224,27 +258,82 @@ class PushRun:
 
 
 Planner = Callable[..., PushPlan]  # plan_companies / plan_contacts: (records, stored, fields, *, full_resync)
+Load = Callable[[Sequence[str]], pd.DataFrame]  # the state rows of these keys (StateStore.load_contacts/_companies)
+Prepare = Callable[[Sequence[RecordPlan]], Awaitable[Handler]]  # before a chunk's calls: how to carry out each record
 
 
-def planned(
-    run: PushRun, model: str, records: pd.DataFrame, fields: Sequence[FieldSpec], planner: Planner, stored: pd.DataFrame
-) -> tuple[PushPlan, PushSummary]:
-    """A push's plan and started summary: values Intercom would refuse are failed records, the rest
-    planned against `stored`; a dry run is finished here."""
-    key = "company_id" if model == "company" else "external_id"
-    records, refused = reject_unacceptable(records, key, fields, model)
-    plan = planner(records, stored, fields, full_resync=run.options.full_resync)
-    summary = start(run.store, plan, run.options, run.run_id, refused)
-    if run.options.dry_run:
-        finish(run.store, summary, run.run_id, run.options.dry_run)
-    return plan, summary
+class ChunkedPush:
+    """One push (companies or contacts), `options.chunk_size` records at a time, in input order: each
+    chunk's state rows are loaded, its values Intercom would refuse become failed records, the rest
+    is planned against the state (the pure planners of plan.py), prepared (`Prepare`: marks, lookups)
+    and carried out. `summary` and `plan` add up the chunks; the run is recorded in the state store."""
 
+    def __init__(
+        self,
+        run: PushRun,
+        model: Model,
+        records: pd.DataFrame,
+        fields: Sequence[FieldSpec],
+        planner: Planner,
+        load: Load,
+    ) -> None:
+        self.key = "company_id" if model == "company" else "external_id"
+        check_input(records, self.key, fields)  # here: a duplicate in two chunks is seen by neither
+        self.run, self.records, self.fields, self.planner, self.load = run, records, fields, planner, load
+        self.summary = PushSummary(model)
+        self.plan = PlanSummary(model)
 
-@asynccontextmanager
-async def finishing(run: PushRun, summary: PushSummary, saved: Batcher[Any]) -> AsyncIterator[None]:
-    """Around a push's calls: whatever happens, the confirmed state is saved and the run finished."""
-    try:
-        yield
-    finally:
-        saved.flush()
-        finish(run.store, summary, run.run_id, run.options.dry_run)
+    async def carry_out(self, prepare: Prepare, saved: Batcher[Any]) -> tuple[PushSummary, PlanSummary]:
+        """Plan every chunk and, unless this is a dry run, carry it out; whatever happens, the
+        confirmed state is saved and the run finished."""
+        self.run.store.start_run(self.run.run_id, self.summary.model, dry_run=self.run.options.dry_run)
+        try:
+            if self.run.options.dry_run:
+                for start in self._starts():
+                    self._plan(start)
+            else:
+                await execute(
+                    self.run.client,
+                    self._chunks(prepare),
+                    len(self.records),
+                    self.summary,
+                    self.run.options,
+                    self.run.log,
+                )
+        finally:
+            saved.flush()
+            self._finish()
+        return self.summary, self.plan
+
+    def _starts(self) -> range:
+        """Where each chunk starts in the input frame; an empty frame is still one (checked) chunk."""
+        return range(0, max(len(self.records), 1), self.run.options.chunk_size)
+
+    def _plan(self, start: int) -> tuple[PushPlan, int]:
+        """The plan of the chunk at `start` and how many of its records were refused (failed in the
+        summary); the summaries count it."""
+        chunk = self.records.iloc[start : start + self.run.options.chunk_size]
+        records, refused = reject_unacceptable(chunk, self.key, self.fields, self.summary.model)
+        for error in refused:
+            self.summary.fail(error)
+        stored = self.load(records[self.key].astype("string").tolist())
+        plan = self.planner(records, stored, self.fields, full_resync=self.run.options.full_resync)
+        failed = len({e.record_key for e in refused})
+        self.plan.add(plan)
+        self.summary.planned += len(plan.records) + failed
+        self.summary.unchanged += plan.unchanged
+        return plan, failed
+
+    async def _chunks(self, prepare: Prepare) -> AsyncIterator[Chunk]:
+        for start in self._starts():  # nothing here holds a chunk while the next one is planned
+            yield await self._prepared(start, prepare)
+
+    async def _prepared(self, start: int, prepare: Prepare) -> Chunk:
+        plan, failed = self._plan(start)
+        return Chunk(plan.records, await prepare(plan.records), plan.unchanged + failed)
+
+    def _finish(self) -> None:
+        store, summary, run_id = self.run.store, self.summary, self.run.run_id
+        store.record_errors(run_id, summary.errors)
+        done = 0 if self.run.options.dry_run else summary.planned - summary.failed
+        store.finish_run(run_id, summary.model, planned=self.plan.planned, done=done, failed=summary.failed)

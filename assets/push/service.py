@@ -1,8 +1,9 @@
 """Carries out a push plan against Intercom: attribute schema, companies, contacts. No Dagster.
 
-Each record is one coroutine step on a shared worker pool (assets/push/runner.py); the transport's
-pacer keeps every kind of call inside one rate-limit window. State is written only after Intercom
-confirms, in batches. Identity rules and crash safety are described in docs/push.md.
+Each record is one coroutine step on a shared worker pool (assets/push/runner.py), a chunk of
+records at a time; the transport's pacer keeps every kind of call inside one rate-limit window.
+State is written only after Intercom confirms, in batches. Identity rules and crash safety are
+described in docs/push.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from assets.attributes import AttributeSpec
 from assets.push.lookup import KnownContacts, lookup_identities
 from assets.push.plan import (
     FieldSpec,
-    PushPlan,
+    PlanSummary,
     RecordPlan,
     body,
     company_fields,
@@ -32,14 +33,13 @@ from assets.push.plan import (
 )
 from assets.push.runner import (
     Batcher,
+    ChunkedPush,
+    Handler,
     PushOptions,
     PushRun,
     PushSummary,
     RecordRejected,
     custom_count,
-    execute,
-    finishing,
-    planned,
     sync_error,
 )
 from assets.push.schema import SchemaPlan, plan_attribute_schema
@@ -79,12 +79,11 @@ async def ensure_attributes(
 
 
 # -- companies --------------------------------------------------------------------------------
-async def push_companies(run: PushRun, companies: pd.DataFrame) -> tuple[PushSummary, PushPlan]:
+async def push_companies(run: PushRun, companies: pd.DataFrame) -> tuple[PushSummary, PlanSummary]:
     """`POST /companies` (upsert on company_id) with the changed fields of each company."""
     fields = company_fields(run.specs, run.options.attribute_prefix)
-    plan, summary = planned(run, "company", companies, fields, plan_companies, run.store.load_companies())
-    if run.options.dry_run:
-        return summary, plan
+    push = ChunkedPush(run, "company", companies, fields, plan_companies, run.store.load_companies)
+    summary = push.summary
     saved = Batcher(run.store.save_companies, run.options.state_flush_every)
 
     async def handle(record: RecordPlan) -> None:
@@ -101,9 +100,10 @@ async def push_companies(run: PushRun, companies: pd.DataFrame) -> tuple[PushSum
         summary.cleared += len(record.cleared)
         saved.add(CompanyState(record.key, company["id"], record.confirmed_values()))
 
-    async with finishing(run, summary, saved):
-        await execute(run.client, plan, summary, handle, run.options, run.log)
-    return summary, plan
+    async def prepare(records: Sequence[RecordPlan]) -> Handler:
+        return handle
+
+    return await push.carry_out(prepare, saved)
 
 
 # -- contacts ---------------------------------------------------------------------------------
@@ -202,35 +202,45 @@ class _ContactWriter:
         return conflict.contact_id
 
 
-async def _find_known(client: IntercomClient, records: Sequence[RecordPlan], per_filter: int) -> KnownContacts:
+async def _find_known(
+    client: IntercomClient, records: Sequence[RecordPlan], per_filter: int, taken: set[str]
+) -> KnownContacts:
     """One batched search for what Intercom already holds of the records about to be created."""
     emails, external_ids = lookup_identities(records)
     if not emails and not external_ids:
-        return KnownContacts()
-    return KnownContacts.from_search(await client.find_contacts(emails, external_ids, per_filter))
+        return KnownContacts(taken=taken)
+    return KnownContacts.from_search(await client.find_contacts(emails, external_ids, per_filter), taken)
 
 
-async def push_contacts(run: PushRun, contacts: pd.DataFrame) -> tuple[PushSummary, PushPlan]:
+async def push_contacts(run: PushRun, contacts: pd.DataFrame) -> tuple[PushSummary, PlanSummary]:
     """Upsert contacts by external_id and attach each to its company (after `push_companies`)."""
     client, store = run.client, run.store
     fields = contact_fields(run.specs, run.options.attribute_prefix)
-    plan, summary = planned(run, "contact", contacts, fields, plan_contacts, store.load_contacts())
-    if run.options.dry_run:
-        return summary, plan
-    companies = store.load_companies()
-    company_ids: dict[str, str] = dict(zip(companies.index, companies["intercom_id"], strict=True))
-    new = [r for r in plan.records if r.action != "update"]
-    store.mark_pending_contacts(r.key for r in new if r.action == "create")
+    push = ChunkedPush(run, "contact", contacts, fields, plan_contacts, store.load_contacts)
+    summary = push.summary
+    company_ids = store.company_ids()
+    adopted: set[str] = set()  # emails whose lead a record of this run adopted: no other record takes one
     saved = Batcher(store.save_contacts, run.options.state_flush_every)
 
-    async def handle(record: RecordPlan) -> None:
-        try:
-            contact_id = await writer.upsert(record)
-        except (IntercomAPIError, RecordRejected) as exc:
-            summary.fail(sync_error("contact", record.key, exc, None))
-            return
-        company = await _move_company(record, contact_id)
-        saved.add(ContactState(record.key, contact_id, record.desired.get("email"), company, record.confirmed_values()))
+    async def prepare(records: Sequence[RecordPlan]) -> Handler:
+        """Before a chunk's calls: mark its creates pending, search for its new records."""
+        new = [r for r in records if r.action != "update"]
+        store.mark_pending_contacts(r.key for r in new if r.action == "create")
+        known = await _find_known(client, new, run.options.lookup_values_per_filter, adopted)
+        writer = _ContactWriter(client, fields, summary, known)
+
+        async def handle(record: RecordPlan) -> None:
+            try:
+                contact_id = await writer.upsert(record)
+            except (IntercomAPIError, RecordRejected) as exc:
+                summary.fail(sync_error("contact", record.key, exc, None))
+                return
+            company = await _move_company(record, contact_id)
+            saved.add(
+                ContactState(record.key, contact_id, record.desired.get("email"), company, record.confirmed_values())
+            )
+
+        return handle
 
     async def _move_company(record: RecordPlan, contact_id: str) -> str | None:
         """Detach the old company, attach the new; returns the company recorded as attached."""
@@ -256,11 +266,7 @@ async def push_contacts(run: PushRun, contacts: pd.DataFrame) -> tuple[PushSumma
             summary.fail(sync_error("contact", record.key, exc, "company_id"))
         return attached
 
-    async with finishing(run, summary, saved):
-        known = await _find_known(client, new, run.options.lookup_values_per_filter)
-        writer = _ContactWriter(client, fields, summary, known)
-        await execute(client, plan, summary, handle, run.options, run.log)
-    return summary, plan
+    return await push.carry_out(prepare, saved)
 
 
 @dataclass
@@ -268,8 +274,8 @@ class SyncResult:
     schema: SchemaPlan
     companies: PushSummary
     contacts: PushSummary
-    company_plan: PushPlan
-    contact_plan: PushPlan
+    company_plan: PlanSummary
+    contact_plan: PlanSummary
 
     def counts(self) -> dict[str, int]:
         """The figures the pipeline summary reports."""

@@ -94,7 +94,8 @@ def _compile_filter(query: dict[str, Any], date_attribute: Callable[[str], bool]
         if not isinstance(value, int) or isinstance(value, bool):
             raise invalid(f"Date filters on {field} need a Unix timestamp value")
         return lambda doc: _date_matches(field_value(doc, field), operator, value)
-    return lambda doc: _matches(field_value(doc, field), operator, value)
+    expected = _folded(value)  # once per query, not once per contact scanned
+    return lambda doc: _matches(field_value(doc, field), operator, expected)
 
 
 def field_value(doc: Document, field: str) -> Any:
@@ -107,8 +108,20 @@ def _fold(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+def _folded(value: Any) -> Any:
+    """A filter's value as `_matches` compares it: folded; an `IN`/`NIN` list as a set when it can be one."""
+    if not isinstance(value, list):
+        return _fold(value)
+    folded = [_fold(v) for v in value]
+    try:
+        return frozenset(folded)
+    except TypeError:  # an unhashable member matches nothing a document holds; a list keeps that
+        return folded
+
+
 def _matches(actual: Any, operator: str, expected: Any) -> bool:
-    actual, expected = _fold(actual), [_fold(v) for v in expected] if isinstance(expected, list) else _fold(expected)
+    """`expected` is already `_folded`."""
+    actual = _fold(actual)
     if operator == "=":
         return actual == expected or (expected in (None, "") and actual in (None, ""))
     if operator == "!=":

@@ -12,7 +12,8 @@ Tables (prefix omitted):
 - `companies`: company_id → Intercom id, last confirmed values.
 - `sync_errors`: one row per failed record: key, model, field, status, code, message, request_id,
   run_id, time.
-- `sync_runs`: per run and model: planned, done, failed, dry_run, started/finished.
+- `sync_runs`: per run and model: planned, done, failed, dry_run, started/finished. A push plans in
+  chunks, so `planned` is written when the run finishes (0 while it runs, or if it died).
 
 Other modules add their own tables with the same prefix through `define_table` (same metadata,
 created by `create_all`).
@@ -35,6 +36,7 @@ from resources.state.columns import columns as column_specs
 from resources.state.columns import schema_tables
 
 _CHUNK = 1000
+_KEYS_PER_QUERY = 500  # bound parameters of one keyed read: well under SQLite's limit (999 before 3.32)
 # Column specs: resources/state/columns.py.
 _TABLES = """
 contacts     external_id str255 key, intercom_id str64 null, email str320 null, company_id str255 null,
@@ -119,30 +121,47 @@ class StateStore:
         self.engine.dispose()
 
     # -- reads ----------------------------------------------------------------------------
-    def load_contacts(self) -> pd.DataFrame:
-        """Index external_id; columns intercom_id, email, company_id, values (dict)."""
-        return self._load(self.contacts, "external_id", ["intercom_id", "email", "company_id", "values"])
+    def load_contacts(self, keys: Iterable[str] | None = None) -> pd.DataFrame:
+        """Index external_id; columns intercom_id, email, company_id, values (dict). Every row, or
+        only those of `keys` (a push's chunk)."""
+        return self._load(self.contacts, "external_id", ["intercom_id", "email", "company_id", "values"], keys)
 
-    def load_companies(self) -> pd.DataFrame:
-        """Index company_id; columns intercom_id, values (dict)."""
-        return self._load(self.companies, "company_id", ["intercom_id", "values"])
+    def load_companies(self, keys: Iterable[str] | None = None) -> pd.DataFrame:
+        """Index company_id; columns intercom_id, values (dict). Every row, or only those of `keys`."""
+        return self._load(self.companies, "company_id", ["intercom_id", "values"], keys)
 
     def confirmed_contacts(self, external_ids: Iterable[str]) -> set[str]:
         """Those of `external_ids` whose contact Intercom has confirmed (an Intercom id is stored).
         Keyed and without the values column, so it costs the ids asked about, not every contact."""
-        t, wanted, found = self.contacts.c, sorted(set(external_ids)), set()
-        with self.engine.connect() as conn:
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                query = sa.select(t.external_id).where(t.external_id.in_(chunk), t.intercom_id.is_not(None))
-                found |= set(conn.execute(query).scalars())
-        return found
+        t = self.contacts.c
+        confirmed = sa.select(t.external_id).where(t.intercom_id.is_not(None))
+        return {row.external_id for row in self._keyed_rows(confirmed, t.external_id, set(external_ids))}
 
-    def _load(self, table: sa.Table, key: str, columns: list[str]) -> pd.DataFrame:
+    def company_ids(self) -> dict[str, str]:
+        """company_id → Intercom id of every company pushed (no values: what attaching contacts needs)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(table.c[key], *(table.c[c] for c in columns))).all()
+            rows = conn.execute(sa.select(self.companies.c.company_id, self.companies.c.intercom_id)).all()
+        return {company_id: intercom_id for company_id, intercom_id in rows}
+
+    def _load(self, table: sa.Table, key: str, columns: list[str], keys: Iterable[str] | None) -> pd.DataFrame:
+        select = sa.select(table.c[key], *(table.c[c] for c in columns))
+        if keys is None:
+            with self.engine.connect() as conn:
+                rows = list(conn.execute(select).all())
+        else:
+            rows = self._keyed_rows(select, table.c[key], keys)
         frame = pd.DataFrame(rows, columns=[key, *columns], dtype=object)
         return frame.set_index(key)
+
+    def _keyed_rows(self, select: sa.Select[Any], key: sa.ColumnElement[Any], keys: Iterable[str]) -> list[Any]:
+        """The rows of `select` whose `key` is one of `keys`, a bounded number of keys per query."""
+        wanted = list(keys)
+        with self.engine.connect() as conn:
+            return [
+                row
+                for start in range(0, len(wanted), _KEYS_PER_QUERY)
+                for row in conn.execute(select.where(key.in_(wanted[start : start + _KEYS_PER_QUERY])))
+            ]
 
     def errors_for_run(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -223,16 +242,17 @@ class StateStore:
         with self.engine.begin() as conn:
             conn.execute(sa.insert(self.sync_errors), rows)
 
-    def start_run(self, run_id: str, model: str, *, planned: int, dry_run: bool) -> None:
-        row = {"run_id": run_id, "model": model, "dry_run": dry_run, "planned": planned, "started_at": _now()}
+    def start_run(self, run_id: str, model: str, *, dry_run: bool) -> None:
+        """A push begins; what it planned is known, and recorded, when it finishes."""
+        row = {"run_id": run_id, "model": model, "dry_run": dry_run, "planned": 0, "started_at": _now()}
         self._write(self.sync_runs, [row], ["run_id", "model"])
 
-    def finish_run(self, run_id: str, model: str, *, done: int, failed: int) -> None:
+    def finish_run(self, run_id: str, model: str, *, planned: int, done: int, failed: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 sa.update(self.sync_runs)
                 .where(self.sync_runs.c.run_id == run_id, self.sync_runs.c.model == model)
-                .values(done=done, failed=failed, finished_at=_now())
+                .values(planned=planned, done=done, failed=failed, finished_at=_now())
             )
 
     def _write(self, table: sa.Table, rows: list[dict[str, Any]], keys: list[str], *, update: bool = True) -> None:

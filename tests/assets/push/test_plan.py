@@ -8,6 +8,7 @@ import pytest
 from assets.attributes import AttributeSpec, catalog
 from assets.push import AttributeSchemaError, plan_attribute_schema
 from assets.push.plan import (
+    PlanSummary,
     company_fields,
     contact_fields,
     identify,
@@ -131,6 +132,23 @@ def test_companies_upsert_with_changed_fields_only():
     state = pd.DataFrame([{"intercom_id": "co1", "values": created.confirmed_values()}], index=pd.Index(["acc1"]))
     (updated,) = plan_companies(frame.assign(account_mrr=None, plan=None), state, fields).records
     assert updated.changes == {"custom_attributes.account_mrr": None}
+
+
+def test_a_plan_summary_of_chunks_counts_and_shows_what_one_plan_does():
+    frame = pd.concat([contacts(external_id=f"u{i}", mrr=float(i)) for i in range(7)], ignore_index=True)
+    state = state_after(contacts()).rename(index={"u1": "u3"})  # u3 stored as pushed with mrr 49.99
+    whole = plan_contacts(frame, state, FIELDS)
+    one, chunked = PlanSummary("contact", kept=5), PlanSummary("contact", kept=5)
+    one.add(whole)
+    for start in range(0, 7, 3):
+        chunk = frame.iloc[start : start + 3]
+        chunked.add(plan_contacts(chunk, state[state.index.isin(chunk["external_id"])], FIELDS))
+    assert chunked.counts() == one.counts() == whole.counts()
+    assert (chunked.total, chunked.planned, chunked.unchanged) == (7, 7, 0)
+    assert chunked.table_rows() == one.table_rows() and len(chunked.table_rows()) == 5  # the first `kept`
+    assert [r["key"] for r in chunked.table_rows(2)] == ["u0", "u1"]
+    assert chunked.table_rows()[3]["changes"] == "mrr: 49.99 → 3.0"
+    assert PlanSummary("company").counts()["records"] == 0
 
 
 def test_input_contract_is_checked():

@@ -1,4 +1,5 @@
-"""Crash safety: SIGKILL in the middle of a push, re-run, and Intercom ends exactly as it should."""
+"""Crash safety: SIGKILL in the middle of a push (in its first chunk, or in a later one), re-run, and
+Intercom ends exactly as it should."""
 
 from __future__ import annotations
 
@@ -28,42 +29,51 @@ from tests.fixtures.synthetic import synthetic_frames
 from resources.intercom import IntercomResource
 from resources.state import StateStore
 
-url, token, state_url = sys.argv[1:4]
+url, token, state_url, chunk_size = sys.argv[1:5]
 contacts, companies = synthetic_frames({USERS}, users_per_account={PER_ACCOUNT})
 store = StateStore(state_url)
 store.create_all()
 
 async def main():
     async with IntercomResource(access_token=token, base_url=url, max_concurrency=4).open_client() as client:
-        await sync_intercom(client, store, contacts, companies, catalog(), PushOptions(state_flush_every=5), "crash",
-                            logging.getLogger("crash"))
+        options = PushOptions(state_flush_every=5, chunk_size=int(chunk_size))
+        await sync_intercom(client, store, contacts, companies, catalog(), options, "crash", logging.getLogger("crash"))
 
 asyncio.run(main())
 """
 
 
 @pytest.mark.slow
-def test_sigkill_mid_push_then_rerun_leaves_no_duplicate_and_exact_state(intercom_emulator, intercom_token, tmp_path):
+@pytest.mark.parametrize(
+    ("chunk_size", "kill_at"),
+    [(10_000, USERS // 3), (15, 2 * USERS // 3)],  # one chunk; the third of four chunks of 15
+    ids=["one-chunk", "later-chunk"],
+)
+def test_sigkill_mid_push_then_rerun_leaves_no_duplicate_and_exact_state(
+    intercom_emulator, intercom_token, tmp_path, chunk_size, kill_at
+):
     state_url = f"sqlite:///{tmp_path}/state.db"
     intercom_emulator.app.latency_ms = (15.0, 30.0)  # slow enough for the kill to land mid-push
     child = subprocess.Popen(
-        [sys.executable, "-c", PUSH_SCRIPT, intercom_emulator.url, intercom_token, state_url],
+        [sys.executable, "-c", PUSH_SCRIPT, intercom_emulator.url, intercom_token, state_url, str(chunk_size)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     deadline = time.monotonic() + 60
-    while intercom_emulator.app.stats()["contacts"] < USERS // 3:
+    while intercom_emulator.app.stats()["contacts"] < kill_at:
         assert child.poll() is None and time.monotonic() < deadline, "the push ended before it could be killed"
         time.sleep(0.01)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     intercom_emulator.app.wait_idle()  # calls the child sent before dying still complete on the server
     created_before_kill = intercom_emulator.app.stats()["contacts"]
-    assert USERS // 3 <= created_before_kill < USERS  # killed mid-push
+    assert kill_at <= created_before_kill < USERS  # killed mid-push
 
     intercom_emulator.app.latency_ms = (0.0, 0.0)
     contacts, companies = synthetic_frames(USERS, users_per_account=PER_ACCOUNT)
-    result, _ = push(intercom_emulator, intercom_token, make_store(state_url), contacts, companies)
+    result, _ = push(
+        intercom_emulator, intercom_token, make_store(state_url), contacts, companies, chunk_size=chunk_size
+    )
     assert result.contacts.failed == 0 and result.contacts.created == USERS - created_before_kill
 
     app = intercom_emulator.app

@@ -49,9 +49,9 @@ def test_companies_errors_and_runs(warehouse_url):
     store = store_for(warehouse_url)
     store.save_companies([CompanyState("acc1", "co1", {"monthly_spend": 100})])
     assert store.load_companies().loc["acc1"].to_dict() == {"intercom_id": "co1", "values": {"monthly_spend": 100}}
-    store.start_run("run1", "contact", planned=3, dry_run=False)
+    store.start_run("run1", "contact", dry_run=False)
     store.record_errors("run1", [SyncError("contact", "u9", "email", 409, "conflict", "taken", "req-1")])
-    store.finish_run("run1", "contact", done=2, failed=1)
+    store.finish_run("run1", "contact", planned=3, done=2, failed=1)
     (error,) = store.errors_for_run("run1")
     assert [error[k] for k in ("record_key", "field", "code", "request_id")] == ["u9", "email", "conflict", "req-1"]
     with store.engine.connect() as conn:
@@ -91,3 +91,16 @@ def test_one_confirmed_field_is_read_by_the_database(warehouse_url):
     assert store.confirmed_values("contact", mrr, "float").to_dict() == {"u1": 5.5}
     assert store.confirmed_values("company", mrr, "float").to_dict() == {"acc1": 12.0}
     assert store.confirmed_values("company", seg, "boolean").empty
+
+
+def test_keyed_loads_read_only_those_rows_across_query_batches(warehouse_url):
+    store = store_for(warehouse_url)
+    store.save_contacts([ContactState(f"u{i:04d}", f"ic{i}", None, None, {"name": str(i)}) for i in range(1200)])
+    store.save_companies([CompanyState("acc1", "co1", {"plan": "pro"}), CompanyState("acc2", "co2", {})])
+    wanted = [f"u{i:04d}" for i in range(0, 1200, 2)] + ["u9999"]  # 601 keys: two queries; one never stored
+    frame = store.load_contacts(wanted)
+    assert sorted(frame.index) == wanted[:-1]
+    assert frame.loc["u0998", "values"] == {"name": "998"} and frame.loc["u0998", "intercom_id"] == "ic998"
+    assert store.load_contacts([]).empty and list(store.load_contacts([]).columns) == list(frame.columns)
+    assert store.load_companies(["acc2"]).to_dict("index") == {"acc2": {"intercom_id": "co2", "values": {}}}
+    assert store.company_ids() == {"acc1": "co1", "acc2": "co2"}
