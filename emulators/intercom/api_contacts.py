@@ -66,7 +66,9 @@ def register(app: IntercomEmulator) -> None:
         if "query" not in body:
             raise ApiError(400, "parameter_not_found", "query is required")
         predicate = compile_query(body["query"], lambda name: attributes.data_type_of("contact", name) == "date")
-        found = sort_documents((d for d in app.search_index.documents(app.clock()) if predicate(d)), body.get("sort"))
+        found = sort_documents(
+            (d for d in app.search_index.documents(app.clock(), body["query"]) if predicate(d)), body.get("sort")
+        )
         pagination = body.get("pagination") or {}
         per_page = per_page_value(pagination.get("per_page"))
         cursor = pagination.get("starting_after")

@@ -23,26 +23,47 @@ CUSTOM_PREFIX = "custom_attributes."
 Document = dict[str, Any]
 
 
+INDEXED_FIELDS = ("email", "external_id")  # what identity lookups filter on with = or IN
+
+
 class SearchIndex:
     """What search sees: each contact's newest version that is at least `lag_seconds` old.
 
     Intercom indexes asynchronously, so a new contact is invisible and an updated one shows its old
     values for a while. Versions older than the visible one are dropped as time passes.
+
+    Like Intercom's, equality on `email` and `external_id` is looked up, not scanned: a value index
+    names every contact any of whose versions held a value (a superset, so the query's own
+    predicate still decides), which keeps a million-contact workspace's lookups cheap.
     """
 
     def __init__(self, lag_seconds: float) -> None:
         self.lag_seconds = lag_seconds
         self._versions: dict[str, list[tuple[float, Document | None]]] = {}
+        self._by_value: dict[str, dict[Any, set[str]]] = {field: {} for field in INDEXED_FIELDS}
+        self._position: dict[str, int] = {}  # when each contact was first indexed: the scan's order
 
     def record(self, contact_id: str, now: float, document: Document | None) -> None:
         """`document` None means the contact left the index (archived, merged)."""
         versions = self._versions.setdefault(contact_id, [])
+        self._position.setdefault(contact_id, len(self._position))
         versions.append((now, document))
         self._compact(versions, now)
+        for field in INDEXED_FIELDS if document is not None else ():
+            value = _fold(document.get(field))
+            if value is not None:
+                self._by_value[field].setdefault(value, set()).add(contact_id)
 
-    def documents(self, now: float) -> list[Document]:
+    def documents(self, now: float, query: Any = None) -> list[Document]:
+        """The visible documents, in the order contacts were first indexed; only those `query`'s
+        indexed equalities can match when it has any (`candidates`)."""
+        ids = candidates(query, self._by_value) if query is not None else None
+        if ids is None:
+            chosen: Iterable[tuple[str, list[tuple[float, Document | None]]]] = self._versions.items()
+        else:
+            chosen = sorted(((i, self._versions[i]) for i in ids), key=lambda item: self._position[item[0]])
         visible: list[Document] = []
-        for versions in self._versions.values():
+        for _, versions in chosen:
             self._compact(versions, now)
             stamp, document = versions[0]
             if stamp <= now - self.lag_seconds and document is not None:
@@ -56,6 +77,32 @@ class SearchIndex:
 
     def clear(self) -> None:
         self._versions.clear()
+        self._position.clear()
+        for index in self._by_value.values():
+            index.clear()
+
+
+def candidates(query: Any, by_value: dict[str, dict[Any, set[str]]]) -> set[str] | None:
+    """The contacts a (compiled, so valid) query can match by its indexed equalities, or None when
+    it has to scan: an `=`/`IN` on an indexed field, an OR whose every part has candidates, an AND
+    with one part that has."""
+    operator = query.get("operator")
+    if operator in ("AND", "OR"):
+        parts = [candidates(part, by_value) for part in query["value"]]
+        if operator == "OR":
+            return None if any(p is None for p in parts) else set().union(*parts)  # type: ignore[arg-type]
+        narrowed = [p for p in parts if p is not None]
+        return set.intersection(*narrowed) if narrowed else None
+    field, value = query.get("field"), query.get("value")
+    if field not in by_value or operator not in ("=", "IN") or (operator == "=" and value in (None, "")):
+        return None
+    values = value if operator == "IN" else [value]
+    found: set[str] = set()
+    for v in values:
+        folded = _fold(v)
+        if isinstance(folded, (str, int, float)):  # unhashable or null members match no indexed value
+            found |= by_value[field].get(folded, set())
+    return found
 
 
 def compile_query(query: Any, date_attribute: Callable[[str], bool], depth: int = 1) -> Callable[[Document], bool]:
