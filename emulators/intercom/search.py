@@ -97,10 +97,12 @@ def candidates(query: Any, by_value: dict[str, dict[Any, set[str]]]) -> set[str]
     if field not in by_value or operator not in ("=", "IN") or (operator == "=" and value in (None, "")):
         return None
     values = value if operator == "IN" else [value]
+    if None in values:  # a contact without the field matches null, and the index holds values only
+        return None
     found: set[str] = set()
     for v in values:
         folded = _fold(v)
-        if isinstance(folded, (str, int, float)):  # unhashable or null members match no indexed value
+        if isinstance(folded, (str, int, float)):  # an unhashable member matches nothing
             found |= by_value[field].get(folded, set())
     return found
 

@@ -39,7 +39,7 @@ query = st.one_of(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=1000)
 @given(st.lists(step, max_size=12), query, st.integers(0, 4))
 def test_a_lookup_finds_what_a_scan_finds_in_the_same_order(steps, search, lag):
     index, now = SearchIndex(lag_seconds=lag), 0.0
