@@ -4,8 +4,8 @@ Builds a demo world of `--users` into the Stripe emulator, which runs in its own
 25/s per-endpoint limit on, 20-60 ms per call), so this process's CPU is the client's alone, and a
 state store, then runs `sync_stripe_snapshot` three times:
 
-1. a full listing at the test-mode budget (25 requests/s): wall time, calls, and the budget's
-   utilisation (listing calls per second over the budget);
+1. a full listing at the test-mode budget (25 requests/s): wall time, calls, the budget's
+   utilisation (listing calls per second over the budget) and how far this process's RSS rose;
 2. a night after 1 % of subscriptions changed (seat counts, through the API, so Stripe emits
    their events): calls, as a ratio to the full listing's;
 3. a quiet night: calls (the event pages only);
@@ -25,6 +25,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,31 @@ class Timed:
     wall_s: float
     cpu_s: float  # this process's CPU: the client's
     emulator_cpu_s: float
+    rss_growth_mb: float  # this process's peak RSS during the sync, less its RSS before
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+class RssPeak:
+    """This process's highest RSS while the block runs, sampled every 20 ms (what the sync holds)."""
+
+    def __enter__(self) -> RssPeak:
+        self.start = self.peak = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _sync(world: StripeWorld, budget: float, store: StateStore, now: int, concurrency: int) -> Timed:
@@ -59,8 +85,10 @@ def _sync(world: StripeWorld, budget: float, store: StateStore, now: int, concur
         api_key=KEY, base_url=world.url, requests_per_second=budget, max_concurrency=concurrency
     ).reader()
     started, cpu, emulator_cpu = time.monotonic(), time.process_time(), world.cpu_s()
-    summary = sync_stripe_snapshot(reader, StripeSnapshotStore(store), IngestOptions(now))
-    return Timed(summary, time.monotonic() - started, time.process_time() - cpu, world.cpu_s() - emulator_cpu)
+    with RssPeak() as rss:
+        summary = sync_stripe_snapshot(reader, StripeSnapshotStore(store), IngestOptions(now))
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu
+    return Timed(summary, wall, cpu, world.cpu_s() - emulator_cpu, rss.peak - rss.start)
 
 
 def _seats_to_change(share: float, seed: int) -> Any:
@@ -108,7 +136,7 @@ def main() -> None:
             f"utilisation {full.summary.budget_utilisation} of {args.budget:g}/s; "
             f"429s {full.summary.stripe_rate_limited}; "
             f"CPU per listing call: client {1000 * full.cpu_s / pages:.1f} ms, emulator "
-            f"{1000 * full.emulator_cpu_s / pages:.1f} ms"
+            f"{1000 * full.emulator_cpu_s / pages:.1f} ms; RSS +{full.rss_growth_mb:.0f} MB at its peak"
         )
         world.configure(rate_limit=None)  # the changes below are setup, not measured
         client = stripe.StripeClient(KEY, base_addresses={"api": world.url})
@@ -146,6 +174,7 @@ def main() -> None:
                 "budget_per_second": args.budget,
                 "stripe_calls_full": full.summary.stripe_calls,
                 "full_seconds": round(full.wall_s, 1),
+                "full_rss_growth_mb": round(full.rss_growth_mb),
                 "budget_utilisation": full.summary.budget_utilisation,
                 "client_cpu_ms_per_listing_call": round(1000 * full.cpu_s / pages, 2),
                 "emulator_cpu_ms_per_listing_call": round(1000 * full.emulator_cpu_s / pages, 2),

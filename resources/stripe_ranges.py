@@ -13,12 +13,15 @@ with `lo < mid <= c`. An object's `created` never changes, so every object falls
 range: the merge has neither duplicates nor gaps, whatever the split points. A page answered 429
 is retried with the same parameters by the caller's `fetch`, so no page is lost or repeated.
 
+`pages_concurrently` hands each page over as it arrives (a million subscriptions need not be held
+at once); `list_concurrently` collects them, for listings small enough to hold.
+
 Plain Python (no Dagster, no HTTP): `fetch` does the calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -77,15 +80,17 @@ def _split(task: _Range, last_created: int) -> tuple[_Range, _Range] | None:
     return replace(task, gte=mid), replace(task, lt=mid, cursor=None)
 
 
-def list_concurrently(
+def pages_concurrently(
     fetch: Fetch, listings: Iterable[Listing], *, max_concurrency: int, page_size: int = 100
-) -> dict[str, list[StripeObject]]:
-    """Every object of every listing, by listing name. An unsplit listing keeps Stripe's order
-    (newest first); a split one is ordered by `created`, newest first."""
+) -> Iterator[tuple[Listing, list[StripeObject]]]:
+    """Every page of every listing, as `(listing, objects)` in the order the pages arrive, so a
+    caller can store each page and let it go instead of holding every listing whole. At most
+    `max_concurrency` pages are in flight; a range's next page is asked for before its page is
+    handed over, so the caller's work on a page overlaps the requests. Raises on a repeated id."""
     listings = list(listings)
     if len({listing.key for listing in listings}) != len(listings):
         raise ValueError("each listing must have its own key")
-    results: dict[str, list[StripeObject]] = {listing.key: [] for listing in listings}
+    seen: dict[str, set[str]] = {listing.key: set() for listing in listings}
     with ThreadPoolExecutor(max_workers=max(1, max_concurrency), thread_name_prefix="stripe") as pool:
         pending: dict[Future[Page], _Range] = {}
 
@@ -95,32 +100,50 @@ def list_concurrently(
         for listing in listings:
             base = listing.params.get("created") or {}
             submit(_Range(listing, gte=base.get("gte"), lt=base.get("lt")))  # splits stay inside them
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                page = future.result()
-                results[task.listing.key].extend(page.data)
-                if not page.has_more or not page.data:
-                    continue
-                follow = replace(task, cursor=page.data[-1]["id"])
-                halves = _split(follow, page.data[-1]["created"]) if task.listing.split else None
-                if halves is not None and len(pending) + 2 <= max_concurrency:
-                    submit(halves[0])
-                    submit(halves[1])
-                else:
-                    submit(follow)
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = pending.pop(future)
+                    page = future.result()
+                    _refuse_duplicates(task.listing.key, page.data, seen[task.listing.key])
+                    if page.has_more and page.data:
+                        _continue(task, page, submit, room=max_concurrency - len(pending))
+                    yield task.listing, page.data
+        finally:
+            for future in pending:  # the caller stopped early or failed: no new page is read
+                future.cancel()
+
+
+def _continue(task: _Range, page: Page, submit: Callable[[_Range], None], room: int) -> None:
+    """Ask for the rest of a range: split in two while workers are idle, else its next page."""
+    follow = replace(task, cursor=page.data[-1]["id"])
+    halves = _split(follow, page.data[-1]["created"]) if task.listing.split else None
+    if halves is not None and room >= 2:
+        submit(halves[0])
+        submit(halves[1])
+    else:
+        submit(follow)
+
+
+def list_concurrently(
+    fetch: Fetch, listings: Iterable[Listing], *, max_concurrency: int, page_size: int = 100
+) -> dict[str, list[StripeObject]]:
+    """Every object of every listing, by listing key, held whole (for short listings such as
+    events). An unsplit listing keeps Stripe's order (newest first); a split one is ordered by
+    `created`, newest first."""
+    listings = list(listings)
+    results: dict[str, list[StripeObject]] = {listing.key: [] for listing in listings}
+    for listing, objects in pages_concurrently(fetch, listings, max_concurrency=max_concurrency, page_size=page_size):
+        results[listing.key].extend(objects)
     for listing in listings:
-        objects = results[listing.key]
-        _refuse_duplicates(listing.key, objects)
         if listing.split:
-            objects.sort(key=lambda o: o["created"], reverse=True)
+            results[listing.key].sort(key=lambda o: o["created"], reverse=True)
     return results
 
 
-def _refuse_duplicates(name: str, objects: list[StripeObject]) -> None:
+def _refuse_duplicates(name: str, objects: list[StripeObject], seen: set[str]) -> None:
     """Ranges are disjoint by construction; a repeat means Stripe broke its paging contract."""
-    seen: set[str] = set()
     for obj in objects:
         if obj["id"] in seen:
             raise RuntimeError(f"Stripe listing {name} returned {obj['id']} twice")

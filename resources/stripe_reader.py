@@ -24,7 +24,7 @@ from urllib.parse import quote_plus
 import stripe
 
 from resources.stripe_budget import BudgetUsage, RequestBudget
-from resources.stripe_ranges import Listing, Page, list_concurrently
+from resources.stripe_ranges import Listing, Page, list_concurrently, pages_concurrently
 
 PAGE_SIZE = 100
 # Expansions on the subscription list. `data.` counts as a level and Stripe stops at four, so
@@ -94,6 +94,10 @@ class StripeReader:
     def list_all(self, listings: Iterable[Listing]) -> dict[str, list[dict[str, Any]]]:
         """Every object of each listing, the listings and their `created` ranges read concurrently."""
         return list_concurrently(self.page, listings, max_concurrency=self.max_concurrency, page_size=PAGE_SIZE)
+
+    def iter_pages(self, listings: Iterable[Listing]) -> Iterator[tuple[Listing, list[dict[str, Any]]]]:
+        """`list_all`'s pages one at a time as they arrive, for listings too big to hold whole."""
+        return pages_concurrently(self.page, listings, max_concurrency=self.max_concurrency, page_size=PAGE_SIZE)
 
     def iter_list(self, name: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every object of a list endpoint, newest first, one page at a time (lazily)."""

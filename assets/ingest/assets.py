@@ -185,7 +185,7 @@ def stripe_customers(
     """
     key = settings.account_metadata_key
     rows, problems = [], []
-    for c in StripeSnapshotStore(state.store).load("customer").values():
+    for c in StripeSnapshotStore(state.store).iter_payloads("customer"):  # streamed: rows kept, not JSON
         problem = check_customer(c)
         if problem is not None:
             problems.append(problem)
@@ -241,14 +241,14 @@ def stripe_subscription_snapshot(
     snapshot = StripeSnapshotStore(state.store)
     products, prices, coupons = snapshot.load("product"), snapshot.load("price"), snapshot.load("coupon")
     # Customers Stripe deleted that a subscription not yet ended still names (stripe_sync keeps them).
-    deleted = {i for i, c in snapshot.load("customer").items() if c.get("deleted")}
+    deleted = {c["id"] for c in snapshot.iter_payloads("customer") if c.get("deleted")}
     cancel_at: dict[str, int | None] = {}
     customers: dict[str, str | None] = {}
 
     invalid: list[RowProblem] = []
 
     def joined() -> Iterator[dict]:
-        for subscription in snapshot.load("subscription").values():
+        for subscription in snapshot.iter_payloads("subscription"):  # streamed: never all the JSON at once
             # A scheduled cancellation date is not a revenue field; the lifecycle status needs it.
             cancel_at[subscription["id"]] = subscription.get("cancel_at")
             customers[subscription["id"]] = customer_id(subscription)

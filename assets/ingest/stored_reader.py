@@ -36,10 +36,11 @@ class StoredStripe:
             raise SnapshotMissing("no stored Stripe snapshot yet: materialize the stripe_snapshot asset first")
         return cursor
 
-    def list_subscriptions(self) -> list[StripeObject]:
+    def list_subscriptions(self) -> Iterator[StripeObject]:
+        """Every stored subscription with its prices joined, streamed from the database."""
         self._cursor()
         prices = self.store.load("price")
-        return [with_prices(s, prices) for s in self.store.load("subscription").values()]
+        return (with_prices(s, prices) for s in self.store.iter_payloads("subscription"))
 
     def list_prices(self) -> list[StripeObject]:
         return list(self.store.load("price").values())

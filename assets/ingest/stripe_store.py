@@ -8,15 +8,18 @@ Tables on the state store's engine and prefix (`revsync_` by default):
   listing Stripe again.
 - `stripe_ingest_cursor`: one row: the newest event read, when it was read, since when the event
   log is complete, and when the last full listing ran.
+- `stripe_objects_staging`: a full listing's objects, written page by page while it runs (`stage`),
+  so the listing is never held in memory whole; no reader looks at it.
 
-Every run's changes, its events and the new cursor are written in one transaction (`commit`), so
-a crash before it leaves the previous night's snapshot and cursor, and the re-run reads the same
-events again.
+Every run's changes, its events and the new cursor are written in one transaction (`commit`); a
+full listing's staged objects replace `stripe_objects` in that same transaction. A crash before it
+leaves the previous night's snapshot and cursor (and staged rows the next full listing clears
+first), and the re-run reads the same events again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +37,9 @@ stripe_objects        kind str32 key, id str255 key, created bigint, payload jso
 stripe_events         id str255 key, type str128, created bigint index, payload json
 stripe_ingest_cursor  name str32 key, event_created bigint, event_id str255 null, read_at bigint,
                       covers_from bigint, full_at bigint
+stripe_objects_staging  kind str32 key, id str255 key, created bigint, payload json
 """
+_OBJECT_COLUMNS = ("kind", "id", "created", "payload")
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,8 @@ class IngestCursor:
 
 @dataclass
 class Changes:
-    """One run's writes. `replace_all`: the objects are a full listing and replace the snapshot."""
+    """One run's writes. `replace_all`: the staged full listing (`stage`) replaces the snapshot,
+    and `upserts` and `deletes` apply on top of it."""
 
     upserts: dict[str, list[StripeObject]] = field(default_factory=dict)
     deletes: dict[str, list[str]] = field(default_factory=dict)
@@ -63,7 +69,7 @@ class Changes:
 class StripeSnapshotStore:
     def __init__(self, store: StateStore) -> None:
         self.engine = store.engine
-        self.objects, self.events, self.cursor_table = store.ensure_tables(_TABLES)
+        self.objects, self.events, self.cursor_table, self.staging = store.ensure_tables(_TABLES)
 
     # -- reads ----------------------------------------------------------------------------
     def cursor(self) -> IngestCursor | None:
@@ -87,6 +93,14 @@ class StripeSnapshotStore:
                 rows = conn.execute(query.where(t.id.in_(wanted[start : start + _CHUNK])))
                 found.update({row.id: row.payload for row in rows})
         return found
+
+    def iter_payloads(self, kind: str) -> Iterator[StripeObject]:
+        """Every stored object of a kind, read from the database in batches: for a pass over all
+        of them that need not hold them all (a million subscriptions' JSON is gigabytes)."""
+        t = self.objects.c
+        query = sa.select(t.payload).where(t.kind == kind)
+        with self.engine.connect() as conn:
+            yield from conn.execution_options(yield_per=_CHUNK).execute(query).scalars()
 
     def subscriptions_of(self, customer_ids: Iterable[str]) -> dict[str, StripeObject]:
         """Stored subscriptions naming one of these customers, by id. The payload text is searched
@@ -135,6 +149,18 @@ class StripeSnapshotStore:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(self.events.c.payload).where(self.events.c.id == event_id)).scalar()
 
+    # -- a full listing, staged ------------------------------------------------------------
+    def clear_staging(self) -> None:
+        """Empty the staging table (of a listing that failed before its commit)."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(self.staging))
+
+    def stage(self, kind: str, payloads: Sequence[StripeObject]) -> None:
+        """Write objects of a full listing aside, in their own transaction; `commit` swaps them in."""
+        if payloads:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(self.staging), _rows(kind, payloads))
+
     # -- the one write --------------------------------------------------------------------
     def commit(self, changes: Changes, cursor: IngestCursor, prune_before: int) -> None:
         """Apply a run's objects and events and move the cursor, all or nothing. Events created
@@ -142,15 +168,14 @@ class StripeSnapshotStore:
         t = self.objects
         with self.engine.begin() as conn:
             if changes.replace_all:
+                # Copied inside the database: the listing never passes through this process again.
                 conn.execute(sa.delete(t))
+                staged = sa.select(*(self.staging.c[name] for name in _OBJECT_COLUMNS))
+                conn.execute(sa.insert(t).from_select(list(_OBJECT_COLUMNS), staged))
+                conn.execute(sa.delete(self.staging))
             for kind in KINDS:
-                gone = [*changes.deletes.get(kind, [])]
-                rows = [
-                    {"kind": kind, "id": p["id"], "created": int(p.get("created") or 0), "payload": p}
-                    for p in changes.upserts.get(kind, [])
-                ]
-                if not changes.replace_all:
-                    gone += [row["id"] for row in rows]
+                rows = _rows(kind, changes.upserts.get(kind, []))
+                gone = [*changes.deletes.get(kind, []), *(row["id"] for row in rows)]
                 for start in range(0, len(gone), _CHUNK):
                     conn.execute(sa.delete(t).where(t.c.kind == kind, t.c.id.in_(gone[start : start + _CHUNK])))
                 for start in range(0, len(rows), _CHUNK):
@@ -178,3 +203,7 @@ class StripeSnapshotStore:
                     "full_at": cursor.full_at,
                 },
             )
+
+
+def _rows(kind: str, payloads: Iterable[StripeObject]) -> list[dict[str, Any]]:
+    return [{"kind": kind, "id": p["id"], "created": int(p.get("created") or 0), "payload": p} for p in payloads]

@@ -17,7 +17,11 @@ Modes (docs/ingest.md):
 Either way, a customer that a subscription not yet ended names but the snapshot lacks is asked
 for: Stripe's `deleted: true` answer is kept in the snapshot, so the deletion is reported.
 
-Either way the objects, the events read and the new cursor are committed in one transaction.
+A full listing is never held whole: each page is staged in the database in stored form as it
+arrives (and compared with the stored objects of its ids), so memory holds a few pages and the ids.
+
+Either way the objects, the events read and the new cursor are committed in one transaction (a
+full listing's staged objects replace the snapshot in it).
 
 Plain Python: a `StripeReader` and a `StripeSnapshotStore` in, a summary out.
 """
@@ -79,6 +83,7 @@ LOGGED_EVENT_TYPES = OBJECT_EVENT_TYPES + BILLING_EVENT_TYPES
 
 SERVICES = {"subscription": "subscriptions", "customer": "customers", "price": "prices", "product": "products",
             "coupon": "coupons"}  # fmt: skip
+KIND_OF = {service: kind for kind, service in SERVICES.items()}
 FULL_LISTINGS = (
     Listing("subscriptions", {"status": "all", "expand": SUBSCRIPTION_EXPAND}),
     Listing("customers"),
@@ -266,69 +271,115 @@ def _add_missing_prices(store: StripeSnapshotStore, changes: Changes, refetch: _
 def _resolve_missing_customers(
     store: StripeSnapshotStore, changes: Changes, refetch: _Refetcher, summary: IngestSummary
 ) -> None:
-    """A subscription not yet ended may name a customer the snapshot lacks: deleted in Stripe (which
-    lists only live customers and, in an event, may delete the customer but not yet end the
-    subscription), or created while the listing ran. Stripe is asked: a live one is stored; a
-    deleted one is stored as Stripe returns it (`deleted: true`), so stripe_customers reports it
-    as deleted instead of the subscription's revenue silently matching no account. On a night, a
-    kept deleted customer whose last such subscription ended leaves, as a full listing has it; the
-    stored subscriptions of deleted customers are found by a search in the database, not read all."""
+    """On a night, a subscription not yet ended may name a customer the snapshot lacks (Stripe may
+    delete the customer in an event but not yet end the subscription): it is asked for
+    (`_store_missing_customers`). A kept deleted customer whose last such subscription ended
+    leaves, as a full listing has it; the stored subscriptions of deleted customers are found by a
+    search in the database, not read all."""
     subscriptions = list(changes.upserts.get("subscription", []))
     customers = {c["id"] for c in changes.upserts.get("customer", [])}
-    kept: set[str] = set()  # deleted customers kept earlier whose subscription ended tonight
-    if not changes.replace_all:
-        deleted = set(changes.deletes.get("customer", []))
-        if not subscriptions and not deleted:
-            return  # a quiet night: nothing to ask, nothing read
-        # Kept deleted customers whose subscription ended tonight: kept no more unless another names them.
-        ended = {c for s in subscriptions if s.get("status") in ENDED and (c := customer_id(s))} - customers - deleted
-        kept = {i for i, c in store.load("customer", ended).items() if c.get("deleted")} if ended else set()
-        customers = (customers | store.ids("customer")) - deleted
-        if deleted or kept:  # their stored subscriptions are not in this run's changes
-            upserted = {s["id"] for s in subscriptions}
-            subscriptions += [s for i, s in store.subscriptions_of(deleted | kept).items() if i not in upserted]
-    named = {customer_id(s) for s in subscriptions if s.get("status") not in ENDED}
+    deleted = set(changes.deletes.get("customer", []))
+    if not subscriptions and not deleted:
+        return  # a quiet night: nothing to ask, nothing read
+    # Kept deleted customers whose subscription ended tonight: kept no more unless another names them.
+    ended = {c for s in subscriptions if s.get("status") in ENDED and (c := customer_id(s))} - customers - deleted
+    kept = {i for i, c in store.load("customer", ended).items() if c.get("deleted")} if ended else set()
+    customers = (customers | store.ids("customer")) - deleted
+    if deleted or kept:  # their stored subscriptions are not in this run's changes
+        upserted = {s["id"] for s in subscriptions}
+        subscriptions += [s for i, s in store.subscriptions_of(deleted | kept).items() if i not in upserted]
+    named = _named_customers(subscriptions)
     for left in sorted(kept - named):
         changes.deletes.setdefault("customer", []).append(left)
-    for missing in sorted(c for c in named - customers if c):
-        found = refetch.fetch_or_deleted("customer", missing)
+    _store_missing_customers(named - customers, changes, refetch, summary)
+
+
+def _named_customers(subscriptions: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The customers that subscriptions not yet ended name."""
+    return {c for s in subscriptions if s.get("status") not in ENDED and (c := customer_id(s))}
+
+
+def _store_missing_customers(
+    missing: Iterable[str], changes: Changes, refetch: _Refetcher, summary: IngestSummary
+) -> None:
+    """Customers a subscription not yet ended names but the snapshot lacks: deleted in Stripe (which
+    lists only live customers), or created while a listing ran. Stripe is asked: a live one is
+    stored; a deleted one is stored as Stripe returns it (`deleted: true`), so stripe_customers
+    reports it as deleted instead of the subscription's revenue silently matching no account."""
+    for customer in sorted(missing):
+        found = refetch.fetch_or_deleted("customer", customer)
         if found is None:
             continue  # 404: Stripe never had it here (another account or mode); nothing to keep
-        gone = {"id": missing, "object": "customer", "deleted": True}
+        gone = {"id": customer, "object": "customer", "deleted": True}
         stored = gone if found.get("deleted") else _listed("customer", found)
         changes.upserts.setdefault("customer", []).append(stored)
-        if missing in changes.deletes.get("customer", []):
-            changes.deletes["customer"].remove(missing)
+        if customer in changes.deletes.get("customer", []):
+            changes.deletes["customer"].remove(customer)
         summary.deleted_customers_kept += bool(found.get("deleted"))
 
 
-def _full_listing(reader: StripeReader, summary: IngestSummary) -> dict[str, list[dict[str, Any]]]:
+@dataclass
+class _Listed:
+    """What a full listing keeps in memory: ids, not objects (those are staged in the database).
+    `compare`: each page is compared with the stored objects of its ids, for `_reconcile`."""
+
+    compare: bool
+    ids: dict[str, set[str]] = field(default_factory=lambda: {kind: set() for kind in KINDS})
+    differing: set[tuple[str, str]] = field(default_factory=set)  # (kind, id) listed unlike the stored one
+    named: set[str] = field(default_factory=set)  # customers that subscriptions not yet ended name
+
+    def take(self, store: StripeSnapshotStore, kind: str, objects: list[dict[str, Any]]) -> None:
+        """Note a page of objects in stored form (read from the store by id to compare: one query a page)."""
+        self.ids[kind].update(o["id"] for o in objects)
+        if kind == "subscription":
+            self.named |= _named_customers(objects)
+        if self.compare:
+            stored = store.load(kind, [o["id"] for o in objects])
+            self.differing.update((kind, o["id"]) for o in objects if stored.get(o["id"]) != o)
+
+
+def _full_listing(reader: StripeReader, store: StripeSnapshotStore, summary: IngestSummary, compare: bool) -> _Listed:
+    """Every object, staged in stored form page by page as the pages arrive, so memory holds a few
+    pages and the ids, never the listing (a million users' subscriptions are gigabytes of JSON)."""
+    listed = _Listed(compare)
+    store.clear_staging()
     before, started = reader.usage().calls, time.monotonic()
-    listed = reader.list_all(FULL_LISTINGS)
+    for listing, page in reader.iter_pages(FULL_LISTINGS):
+        kind = KIND_OF[listing.name]
+        if kind == "subscription":
+            # An embedded item list can stop at `has_more`: the rest are listed, never priced partially.
+            page = [reader.with_all_items(s) for s in page]
+        objects = [_listed(kind, p) for p in page]
+        store.stage(kind, objects)
+        listed.take(store, kind, objects)
     summary.listing_seconds = round(time.monotonic() - started, 3)
     summary.listing_calls = reader.usage().calls - before
-    # An embedded item list can stop at `has_more`: the rest are listed, never priced partially.
-    listed["subscriptions"] = [reader.with_all_items(s) for s in listed["subscriptions"]]
-    by_kind = {kind: [_listed(kind, p) for p in listed[SERVICES[kind]]] for kind in KINDS}
-    summary.listed = {kind: len(objects) for kind, objects in by_kind.items()}
-    return by_kind
+    summary.listed = {kind: len(ids) for kind, ids in listed.ids.items()}
+    return listed
+
+
+def _add_unlisted_customers(
+    store: StripeSnapshotStore, listed: _Listed, changes: Changes, refetch: _Refetcher, summary: IngestSummary
+) -> None:
+    """The customers the listed subscriptions name but the customer list lacks, counted as listed:
+    before reconciling, so a deleted customer kept last time is on both sides."""
+    _store_missing_customers(listed.named - listed.ids["customer"], changes, refetch, summary)
+    listed.take(store, "customer", changes.upserts.get("customer", []))
 
 
 def _reconcile(
-    store: StripeSnapshotStore, listed: Mapping[str, list[dict[str, Any]]], explained: set[tuple[str, str]],
-    summary: IngestSummary,
-) -> None:  # fmt: skip
+    store: StripeSnapshotStore, listed: _Listed, explained: set[tuple[str, str]], summary: IngestSummary
+) -> None:
     """Count stored objects that differ from the listing although no event explains a change."""
     differences: list[str] = []
     for kind in KINDS:
-        stored = store.load(kind)
-        fresh = {p["id"]: p for p in listed[kind]}
-        for object_id in sorted(stored.keys() | fresh.keys()):
+        stored = store.ids(kind)
+        for object_id in sorted(stored | listed.ids[kind]):
             if (kind, object_id) in explained:
                 summary.reconcile_excluded += 1
                 continue
             summary.reconcile_compared += 1
-            if stored.get(object_id) != fresh.get(object_id):
+            if (kind, object_id) in listed.differing or object_id not in listed.ids[kind]:
                 differences.append(f"{kind}:{object_id}")
     summary.reconcile_differences = len(differences)
     summary.reconcile_sample = differences[:20]
@@ -342,7 +393,8 @@ def _event_cursor(events: list[dict], fallback: IngestCursor | None) -> tuple[in
 
 
 def sync_stripe_snapshot(reader: StripeReader, store: StripeSnapshotStore, options: IngestOptions) -> IngestSummary:
-    """Bring the stored snapshot up to date with Stripe; nothing is written until the last step."""
+    """Bring the stored snapshot up to date with Stripe. The snapshot and the cursor change only in
+    the last step (a full listing is staged aside before it)."""
     calls_before = reader.usage()
     cursor = store.cursor()
     reason = full_reason(cursor, options)
@@ -374,10 +426,9 @@ def sync_stripe_snapshot(reader: StripeReader, store: StripeSnapshotStore, optio
             created, event_id = (head[0]["created"], head[0]["id"]) if head else (0, None)
             if events:
                 created, event_id = _event_cursor(events, None)
-        listed = _full_listing(reader, summary)
-        changes = Changes(upserts=listed, replace_all=True, events=events)
-        # Before reconciling: a deleted customer kept last time is kept again, so both sides have it.
-        _resolve_missing_customers(store, changes, _Refetcher(reader, summary), summary)
+        listed = _full_listing(reader, store, summary, compare=cursor is not None)
+        changes = Changes(replace_all=True, events=events)
+        _add_unlisted_customers(store, listed, changes, _Refetcher(reader, summary), summary)
         if continuous:
             # Events during the listing explain differences too (they are applied next run).
             later = read_events(reader, created - CURSOR_SKEW, types=("objects",))

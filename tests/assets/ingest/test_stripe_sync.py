@@ -5,6 +5,8 @@ the event pages."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,10 +17,12 @@ import stripe
 from assets.ingest.stripe_store import KINDS, Changes, IngestCursor, StripeSnapshotStore
 from assets.ingest.stripe_sync import IngestOptions, IngestSummary, sync_stripe_snapshot
 from emulators.http import FaultRule
-from emulators.stripe import StripeEmulator
+from emulators.stripe import StripeEmulator, objects
 from emulators.stripe.periods import days
+from resources import stripe_reader
 from resources.state.store import StateStore
 from resources.stripe import StripeResource
+from resources.stripe_ranges import Listing, Page
 from tests.fixtures.stripe_emulator import STRIPE_TEST_KEY
 
 
@@ -355,3 +359,73 @@ def test_the_subscriptions_of_deleted_customers_are_found_without_reading_every_
         assert snapshot.subscriptions_of([]) == {}
     finally:
         store.dispose()
+
+
+def _staged_rows(snapshot: StripeSnapshotStore) -> int:
+    with snapshot.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(snapshot.staging)).scalar_one())
+
+
+def test_a_full_listing_that_fails_before_its_commit_leaves_the_snapshot_and_cursor(harness: Harness, monkeypatch):
+    """A full listing is staged page by page while it runs, but the snapshot and the cursor change
+    only in the commit's transaction: a failure before it leaves both as they were, and the next
+    full listing clears what was staged and ends equal to a fresh listing."""
+    catalog, customers, subs = _seed(harness)
+    harness.sync()
+    snapshot = StripeSnapshotStore(harness.store)
+    cursor, before = snapshot.cursor(), harness.snapshot()
+    harness.advance(days(1))
+    _change_everything(harness, catalog, customers, subs)
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("killed before the commit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(StripeSnapshotStore, "commit", killed)
+        with pytest.raises(RuntimeError, match="killed"):
+            harness.sync(full_refresh=True)
+    assert snapshot.cursor() == cursor and harness.snapshot() == before
+    assert _staged_rows(snapshot) > 0  # the listing was written aside, not into the snapshot
+
+    again = harness.sync(full_refresh=True)
+    assert (again.mode, again.reason, again.reconcile_differences) == ("full", "requested", 0)
+    assert _staged_rows(snapshot) == 0
+    assert harness.snapshot() == harness.full_listing()
+
+
+def test_a_full_listing_holds_a_few_pages_at_a_time_and_none_after_the_sync(
+    harness: Harness, stripe_emulator, monkeypatch
+) -> None:
+    """Each page is staged and let go as it arrives: while 420 customers are listed in pages of 10,
+    at most the pages in flight and the one being staged are alive, and once the sync returns no
+    listed object is (freed by reference counting alone, while the reader, which a job keeps for
+    its later steps, is still alive)."""
+    now = harness.app.state.now
+    rows = [objects.customer(f"cus_{n:03d}", created=now - 1000 + n // 7, email=f"{n}@x.io") for n in range(420)]
+    harness.app.load({"customers": rows})
+    monkeypatch.setattr(stripe_reader, "PAGE_SIZE", 10)
+    listed: list[weakref.ref[dict]] = []
+    most_alive = 0
+    read_page = stripe_reader.StripeReader.page
+
+    def recording(self: stripe_reader.StripeReader, listing: Listing, params: dict) -> Page:
+        nonlocal most_alive
+        page = read_page(self, listing, params)
+        listed.extend(weakref.ref(o) for o in page.data)
+        most_alive = max(most_alive, sum(ref() is not None for ref in listed))
+        return page
+
+    monkeypatch.setattr(stripe_reader.StripeReader, "page", recording)
+    reader = StripeResource(
+        api_key=STRIPE_TEST_KEY, base_url=stripe_emulator.url, requests_per_second=1000, max_concurrency=4
+    ).reader()
+    gc.collect()
+    gc.disable()  # a reference cycle would keep the listing until some later collection
+    try:
+        summary = sync_stripe_snapshot(reader, StripeSnapshotStore(harness.store), IngestOptions(now))
+        alive = [ref() for ref in listed if ref() is not None]
+    finally:
+        gc.enable()
+    assert summary.listed["customer"] == 420 and len(listed) >= 420
+    assert most_alive <= (4 + 2) * 10  # pages in flight, the one being staged, the one just read
+    assert alive == []
