@@ -36,17 +36,21 @@ class KnownContacts:
     """Contacts a search found. Each is handed out once (`pop_*`), so no two records share one.
 
     A push searches once per chunk of records, and search lags writes, so a later chunk's search
-    may still show a lead an earlier chunk adopted: `taken` (shared by the chunks of a push) holds
-    the emails whose adoptable contact a record took, and none is handed out for them again.
+    may still show as a lead a contact an earlier chunk adopted, by search or by a 409/410
+    recovery. `taken` (emails) and `claimed` (contact ids), shared by the chunks of a push, record
+    every adoption: no adoptable contact is handed out for a taken email, nor a claimed contact.
     """
 
     by_external_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     adoptable: dict[str, dict[str, Any]] = field(default_factory=dict)  # email_key -> oldest adoptable
     taken: set[str] = field(default_factory=set)
+    claimed: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_search(cls, found: Iterable[dict[str, Any]], taken: set[str] | None = None) -> KnownContacts:
-        known = cls(taken=set() if taken is None else taken)
+    def from_search(
+        cls, found: Iterable[dict[str, Any]], taken: set[str] | None = None, claimed: set[str] | None = None
+    ) -> KnownContacts:
+        known = cls(taken=set() if taken is None else taken, claimed=set() if claimed is None else claimed)
         for contact in sorted(found, key=lambda c: (c.get("created_at") or 0, str(c.get("id")))):
             external_id = contact.get("external_id")
             if external_id:
@@ -60,11 +64,22 @@ class KnownContacts:
         return self.by_external_id.pop(external_id, None)
 
     def pop_adoptable(self, email: Any) -> dict[str, Any] | None:
-        """The oldest lead or email-only user with this email, if no record took it yet."""
+        """The oldest lead or email-only user with this email, if no record took it (or the email) yet."""
         key = email_key(email)
         if not key or key in self.taken:
             return None
         contact = self.adoptable.pop(key, None)
-        if contact is not None:
-            self.taken.add(key)
+        if contact is None or not self.claim(str(contact["id"]), email):
+            return None
         return contact
+
+    def claim(self, contact_id: str, email: Any) -> bool:
+        """Before a record adopts `contact_id` (found by search, or named by a 409 or 410): False when
+        another record of this push already did. Check and claim happen without an await between
+        them, so of two records racing for one contact exactly one wins."""
+        if contact_id in self.claimed:
+            return False
+        self.claimed.add(contact_id)
+        if email_key(email):
+            self.taken.add(email_key(email))
+        return True

@@ -12,7 +12,7 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 
@@ -46,8 +46,6 @@ from assets.push.schema import SchemaPlan, plan_attribute_schema
 from resources.intercom.client import IntercomClient
 from resources.intercom.errors import ContactConflict, IntercomAPIError
 from resources.state.store import CompanyState, ContactState, StateStore
-
-T = TypeVar("T")
 
 
 def merged_into(exc: IntercomAPIError) -> str | None:
@@ -142,8 +140,20 @@ class _ContactWriter:
                 "email",
             )
         adopt = {"role": "user", "external_id": record.key} if who == "adopt" else None
+        if adopt:
+            self._claim(survivor, record)
         await self._put(survivor, full_values(record.desired, self.fields), adopt)
         return survivor
+
+    def _claim(self, contact_id: str, record: RecordPlan) -> None:
+        """Adopt `contact_id` for this record, unless another record of this push adopted it first."""
+        if not self.known.claim(contact_id, record.desired.get("email")):
+            raise RecordRejected(
+                "identity_conflict",
+                f"Intercom contact {contact_id} was adopted by another record of this run with the same "
+                "email; it is left to that record",
+                "email",
+            )
 
     async def upsert(self, record: RecordPlan) -> str:
         """The Intercom id of the record's contact, after writing what changed."""
@@ -197,19 +207,21 @@ class _ContactWriter:
         if conflict.archived:
             await self.client.unarchive_contact(conflict.contact_id)
         identity = {"role": "user", "external_id": record.key} if who == "adopt" else None
+        if identity:
+            self._claim(conflict.contact_id, record)
         await self._put(conflict.contact_id, everything, identity)
-        self.summary.adopted += who == "adopt"
+        self.summary.adopted += identity is not None
         return conflict.contact_id
 
 
 async def _find_known(
-    client: IntercomClient, records: Sequence[RecordPlan], per_filter: int, taken: set[str]
+    client: IntercomClient, records: Sequence[RecordPlan], per_filter: int, adopted: KnownContacts
 ) -> KnownContacts:
-    """One batched search for what Intercom already holds of the records about to be created."""
+    """One batched search for what Intercom already holds of the records about to be created;
+    `adopted` carries the push's adoptions so far (its `taken` and `claimed`)."""
     emails, external_ids = lookup_identities(records)
-    if not emails and not external_ids:
-        return KnownContacts(taken=taken)
-    return KnownContacts.from_search(await client.find_contacts(emails, external_ids, per_filter), taken)
+    found = await client.find_contacts(emails, external_ids, per_filter) if emails or external_ids else []
+    return KnownContacts.from_search(found, adopted.taken, adopted.claimed)
 
 
 async def push_contacts(run: PushRun, contacts: pd.DataFrame) -> tuple[PushSummary, PlanSummary]:
@@ -219,7 +231,7 @@ async def push_contacts(run: PushRun, contacts: pd.DataFrame) -> tuple[PushSumma
     push = ChunkedPush(run, "contact", contacts, fields, plan_contacts, store.load_contacts)
     summary = push.summary
     company_ids = store.company_ids()
-    adopted: set[str] = set()  # emails whose lead a record of this run adopted: no other record takes one
+    adopted = KnownContacts()  # the run's adoptions (emails taken, contacts claimed), shared by its chunks
     saved = Batcher(store.save_contacts, run.options.state_flush_every)
 
     async def prepare(records: Sequence[RecordPlan]) -> Handler:

@@ -50,3 +50,11 @@ def test_a_contact_found_twice_by_overlapping_filters_counts_once():
 def test_email_key():
     assert email_key("  Ab@X.Com ") == "ab@x.com"
     assert email_key(None) == ""
+
+
+def test_a_contact_is_claimed_once_and_its_email_is_taken():
+    known = KnownContacts.from_search([{"id": "c1", "email": "A@x.io"}, {"id": "c2", "email": "b@x.io"}])
+    assert known.claim("c2", "b@x.io")  # adopted through a 409 by one record...
+    assert not known.claim("c2", "B@x.io")  # ...so a second record racing for it loses
+    assert known.pop_adoptable("b@x.io") is None  # and the search's lead for that email is not handed out
+    assert known.pop_adoptable("a@x.io")["id"] == "c1" and not known.claim("c1", None)

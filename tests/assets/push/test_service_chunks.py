@@ -154,6 +154,49 @@ def test_a_later_chunk_never_adopts_the_lead_an_earlier_chunk_took(make_intercom
     assert (result.contacts.adopted, result.contacts.created, result.contacts.failed) == (1, 7, 0)
 
 
+def test_a_contact_adopted_through_a_409_is_not_adopted_again_by_a_later_chunk(
+    make_intercom_emulator, intercom_token, sqlite_url
+):
+    """Chunk 1 adopts an email-only user through the 409 (its search ran before the user was
+    indexed); chunk 2's search, 70 s after the user's creation but 40 s after the adoption, still
+    shows the user without an external id. Chunk 2's record with the same email must not take it
+    over. Chunk 2 may be planned while chunk 1's record is still recovering, so either record can
+    be the one that adopts; the other never overwrites it."""
+    clock = FakeClock()
+    server = make_intercom_emulator(search_lag_seconds=60, clock=clock)
+    with httpx.Client(base_url=server.url, headers=intercom_headers(intercom_token)) as http:
+        only_email = http.post("/contacts", json={"role": "user", "email": "shared@example.com"}).json()
+    clock.advance(30)
+    searches: list[str] = []
+    before_route = server.app.before_route
+
+    def second_search_later(request):  # the emulator's clock, moved at the network edge
+        if request.path == "/contacts/search":
+            searches.append(request.path)
+            if len(searches) == 2:
+                clock.advance(40)
+        return before_route(request)
+
+    server.app.before_route = second_search_later
+    contacts, companies = synthetic_frames(8, users_per_account=4)
+    contacts.loc[[1, 6], "email"] = "shared@example.com"  # two users, one email, in two chunks
+    store = StateStore(sqlite_url)
+    store.create_all()
+
+    result, _ = push(server, intercom_token, store, contacts, companies, chunk_size=4)
+
+    assert len(searches) == 2
+    in_intercom = server.app.contacts_by_external_id()
+    owner = next(key for key, contact in in_intercom.items() if contact["id"] == only_email["id"])
+    assert owner in ("user-000001", "user-000006") and result.contacts.adopted == 1
+    stored = store.load_contacts()
+    confirmed = stored[stored["intercom_id"].notna()]
+    assert confirmed["intercom_id"].is_unique
+    for key, intercom_id in confirmed["intercom_id"].items():  # no record's contact belongs to another
+        assert in_intercom[key]["id"] == intercom_id
+    assert {e.code for e in result.contacts.errors} <= {"identity_conflict"}
+
+
 @pytest.mark.parametrize("chunk_size", [1, 3, 10_000])
 def test_the_first_planned_rows_and_counts_do_not_depend_on_the_chunks(
     make_intercom_emulator, intercom_token, sqlite_url, chunk_size
