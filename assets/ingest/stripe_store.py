@@ -64,6 +64,12 @@ class Changes:
     deletes: dict[str, list[str]] = field(default_factory=dict)
     replace_all: bool = False
     events: list[StripeObject] = field(default_factory=list)
+    staged: dict[str, int] = field(default_factory=dict)  # replace_all: objects this run staged, by kind
+
+
+class StagingMismatch(Exception):
+    """The staging table does not hold exactly what this run listed: another full listing shared
+    it (each one empties it first). Nothing is committed; the next full listing starts over."""
 
 
 class StripeSnapshotStore:
@@ -168,6 +174,7 @@ class StripeSnapshotStore:
         t = self.objects
         with self.engine.begin() as conn:
             if changes.replace_all:
+                _check_staged(conn, self.staging, changes.staged)
                 # Copied inside the database: the listing never passes through this process again.
                 conn.execute(sa.delete(t))
                 staged = sa.select(*(self.staging.c[name] for name in _OBJECT_COLUMNS))
@@ -203,6 +210,17 @@ class StripeSnapshotStore:
                     "full_at": cursor.full_at,
                 },
             )
+
+
+def _check_staged(conn: sa.Connection, staging: sa.Table, expected: dict[str, int]) -> None:
+    counts = sa.select(staging.c.kind, sa.func.count()).group_by(staging.c.kind)
+    found = {str(kind): int(n) for kind, n in conn.execute(counts)}
+    wanted = {kind: n for kind, n in expected.items() if n}
+    if found != wanted:
+        raise StagingMismatch(
+            f"the staged Stripe listing holds {found} objects by kind, but this run listed {wanted}: another "
+            "full listing ran at the same time; nothing was committed, the snapshot and cursor are unchanged"
+        )
 
 
 def _rows(kind: str, payloads: Iterable[StripeObject]) -> list[dict[str, Any]]:

@@ -427,7 +427,8 @@ def sync_stripe_snapshot(reader: StripeReader, store: StripeSnapshotStore, optio
             if events:
                 created, event_id = _event_cursor(events, None)
         listed = _full_listing(reader, store, summary, compare=cursor is not None)
-        changes = Changes(replace_all=True, events=events)
+        staged = {kind: len(ids) for kind, ids in listed.ids.items()}
+        changes = Changes(replace_all=True, events=events, staged=staged)
         _add_unlisted_customers(store, listed, changes, _Refetcher(reader, summary), summary)
         if continuous:
             # Events during the listing explain differences too (they are applied next run).

@@ -8,13 +8,13 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 import sqlalchemy as sa
 import stripe
 
-from assets.ingest.stripe_store import KINDS, Changes, IngestCursor, StripeSnapshotStore
+from assets.ingest.stripe_store import KINDS, Changes, IngestCursor, StagingMismatch, StripeSnapshotStore
 from assets.ingest.stripe_sync import IngestOptions, IngestSummary, sync_stripe_snapshot
 from emulators.http import FaultRule
 from emulators.stripe import StripeEmulator, objects
@@ -274,6 +274,25 @@ def test_full_listing_on_schedule_and_after_the_cursor_expires(harness: Harness)
     assert (expired.mode, expired.reason) == ("full", "cursor_expired")
     assert expired.reconcile_differences >= 1  # what changed unseen during the gap is reported
     assert harness.snapshot() == harness.full_listing()
+
+
+def test_a_listing_whose_staged_pages_another_listing_cleared_commits_nothing(harness: Harness) -> None:
+    """Full listings share one staging table and each empties it first: a run whose pages a second
+    run's start cleared must not swap that partial table in as the snapshot."""
+    _seed(harness)
+    harness.sync()
+    snapshot = StripeSnapshotStore(harness.store)
+    before, cursor = harness.snapshot(), snapshot.cursor()
+    assert cursor is not None
+    customers = list(before["customer"].values())
+    snapshot.clear_staging()
+    snapshot.stage("customer", customers)  # run A stages its customers...
+    snapshot.clear_staging()  # ...run B starts its own listing...
+    snapshot.stage("customer", customers[:1])  # ...and stages its first page
+    changes = Changes(replace_all=True, staged={"customer": len(customers)})
+    with pytest.raises(StagingMismatch, match="another full listing ran at the same time"):
+        snapshot.commit(changes, replace(cursor, full_at=cursor.full_at + 1), prune_before=0)
+    assert harness.snapshot() == before and snapshot.cursor() == cursor
 
 
 def test_a_failure_between_fetching_and_committing_loses_nothing(harness: Harness) -> None:
