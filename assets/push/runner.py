@@ -166,7 +166,8 @@ class Chunk:
 class Feed:
     """Hands the workers one record at a time, chunk after chunk. The worker that finds the current
     chunk used up plans and prepares the next one under the lock (the others wait for it), so each
-    chunk is planned once and only one chunk's plan is alive at a time."""
+    chunk is planned once. At most two chunks are alive: the next one's plan beside the calls still in
+    flight of the one before (with its search results)."""
 
     def __init__(self, chunks: AsyncIterator[Chunk], progress: Progress) -> None:
         self._chunks, self.progress = chunks, progress
