@@ -26,11 +26,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from assets.ingest.stored_form import customer_id
+from resources.state.batches import BATCH, batched
 from resources.state.store import StateStore
 
 StripeObject = dict[str, Any]
 KINDS = ("subscription", "customer", "price", "product", "coupon")
-_CHUNK = 1000
 # Column specs: resources/state/columns.py.
 _TABLES = """
 stripe_objects        kind str32 key, id str255 key, created bigint, payload json
@@ -95,9 +95,8 @@ class StripeSnapshotStore:
                 return {row.id: row.payload for row in conn.execute(query)}
         wanted, found = sorted(set(ids)), {}
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), _CHUNK):
-                rows = conn.execute(query.where(t.id.in_(wanted[start : start + _CHUNK])))
-                found.update({row.id: row.payload for row in rows})
+            for batch in batched(wanted):
+                found.update({row.id: row.payload for row in conn.execute(query.where(t.id.in_(batch)))})
         return found
 
     def iter_payloads(self, kind: str) -> Iterator[StripeObject]:
@@ -106,7 +105,7 @@ class StripeSnapshotStore:
         t = self.objects.c
         query = sa.select(t.payload).where(t.kind == kind)
         with self.engine.connect() as conn:
-            yield from conn.execution_options(yield_per=_CHUNK).execute(query).scalars()
+            yield from conn.execution_options(yield_per=BATCH).execute(query).scalars()
 
     def subscriptions_of(self, customer_ids: Iterable[str]) -> dict[str, StripeObject]:
         """Stored subscriptions naming one of these customers, by id. The payload text is searched
@@ -115,8 +114,7 @@ class StripeSnapshotStore:
         t, wanted, found = self.objects.c, sorted(set(customer_ids)), {}
         text = sa.cast(t.payload, sa.Text)
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 100):
-                chunk = wanted[start : start + 100]
+            for chunk in batched(wanted, 100):  # one LIKE per id: fewer per query than an IN list
                 naming = sa.or_(*(text.contains(f'"{i}"', autoescape=True) for i in chunk))
                 rows = conn.execute(sa.select(t.id, t.payload).where(t.kind == "subscription", naming))
                 found.update({row.id: row.payload for row in rows if customer_id(row.payload) in chunk})
@@ -133,9 +131,8 @@ class StripeSnapshotStore:
     def logged_event_ids(self, ids: Iterable[str]) -> set[str]:
         wanted, found = sorted(set(ids)), set()
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                found |= set(conn.execute(sa.select(self.events.c.id).where(self.events.c.id.in_(chunk))).scalars())
+            for batch in batched(wanted):
+                found |= set(conn.execute(sa.select(self.events.c.id).where(self.events.c.id.in_(batch))).scalars())
         return found
 
     def logged_events(
@@ -183,20 +180,19 @@ class StripeSnapshotStore:
             for kind in KINDS:
                 rows = _rows(kind, changes.upserts.get(kind, []))
                 gone = [*changes.deletes.get(kind, []), *(row["id"] for row in rows)]
-                for start in range(0, len(gone), _CHUNK):
-                    conn.execute(sa.delete(t).where(t.c.kind == kind, t.c.id.in_(gone[start : start + _CHUNK])))
-                for start in range(0, len(rows), _CHUNK):
-                    conn.execute(sa.insert(t), rows[start : start + _CHUNK])
+                for batch in batched(gone):
+                    conn.execute(sa.delete(t).where(t.c.kind == kind, t.c.id.in_(batch)))
+                for batch in batched(rows):
+                    conn.execute(sa.insert(t), batch)
             if changes.events:
                 known = set()
                 ids = [e["id"] for e in changes.events]
-                for start in range(0, len(ids), _CHUNK):
-                    chunk = ids[start : start + _CHUNK]
-                    known |= set(conn.execute(sa.select(self.events.c.id).where(self.events.c.id.in_(chunk))).scalars())
+                for batch in batched(ids):
+                    known |= set(conn.execute(sa.select(self.events.c.id).where(self.events.c.id.in_(batch))).scalars())
                 new = {e["id"]: e for e in changes.events if e["id"] not in known}
                 rows = [{"id": e["id"], "type": e["type"], "created": e["created"], "payload": e} for e in new.values()]
-                for start in range(0, len(rows), _CHUNK):
-                    conn.execute(sa.insert(self.events), rows[start : start + _CHUNK])
+                for batch in batched(rows):
+                    conn.execute(sa.insert(self.events), batch)
             conn.execute(sa.delete(self.events).where(self.events.c.created < prune_before))
             conn.execute(sa.delete(self.cursor_table).where(self.cursor_table.c.name == "stripe"))
             conn.execute(

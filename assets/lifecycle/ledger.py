@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from assets.lifecycle.model import LifecycleEvent, LifecycleType, utc
 from assets.lifecycle.policy import SentFact
+from resources.state.batches import batched
 from resources.state.store import StateStore
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -43,7 +44,6 @@ lifecycle_cursor    name str32 key, event_id str255 null, created bigint, update
 lifecycle_snapshot  subscription_id str255 key, taken_at bigint, payload json
 lifecycle_snapshot_digest  subscription_id str255 key, digest str32
 """
-_CHUNK = 1000  # ids per IN list
 EVENTS_CURSOR, SNAPSHOT_TIME = "events", "snapshot"  # rows of lifecycle_cursor
 
 
@@ -107,7 +107,7 @@ class EventLedger:
             t.key, t.type, t.subscription_id
         )
         wanted = sorted(set(keys))
-        queries = [query.where(t.key.in_(wanted[start : start + _CHUNK])) for start in range(0, len(wanted), _CHUNK)]
+        queries = [query.where(t.key.in_(batch)) for batch in batched(wanted)]
         if since is not None:
             queries.append(query.having(sa.func.min(t.created_at) >= int(since.timestamp())))
         with self.engine.connect() as conn:
@@ -197,10 +197,9 @@ class EventLedger:
         changed = [sub_id for sub_id, digest in today.items() if stored.get(sub_id) != digest]
         stale = [*changed, *(set(stored) - set(today))]
         for table in (snap, digests):
-            for start in range(0, len(stale), _CHUNK):
-                conn.execute(sa.delete(table).where(table.c.subscription_id.in_(stale[start : start + _CHUNK])))
-        for start in range(0, len(changed), _CHUNK):
-            chunk = changed[start : start + _CHUNK]
+            for batch in batched(stale):
+                conn.execute(sa.delete(table).where(table.c.subscription_id.in_(batch)))
+        for chunk in batched(changed):
             rows = [{"subscription_id": i, "taken_at": taken_at, "payload": json.loads(texts[i])} for i in chunk]
             conn.execute(sa.insert(snap), rows)
             conn.execute(sa.insert(digests), [{"subscription_id": i, "digest": today[i]} for i in chunk])

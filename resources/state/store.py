@@ -32,11 +32,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import SchemaItem
 
 from resources.setting_checks import database_url
+from resources.state.batches import batched
 from resources.state.columns import columns as column_specs
 from resources.state.columns import schema_tables
 
-_CHUNK = 1000
-_KEYS_PER_QUERY = 500  # bound parameters of one keyed read: well under SQLite's limit (999 before 3.32)
 # Column specs: resources/state/columns.py.
 _TABLES = """
 contacts     external_id str255 key, intercom_id str64 null, email str320 null, company_id str255 null,
@@ -157,11 +156,7 @@ class StateStore:
         """The rows of `select` whose `key` is one of `keys`, a bounded number of keys per query."""
         wanted = list(keys)
         with self.engine.connect() as conn:
-            return [
-                row
-                for start in range(0, len(wanted), _KEYS_PER_QUERY)
-                for row in conn.execute(select.where(key.in_(wanted[start : start + _KEYS_PER_QUERY])))
-            ]
+            return [row for batch in batched(wanted) for row in conn.execute(select.where(key.in_(batch)))]
 
     def errors_for_run(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -272,5 +267,5 @@ class StateStore:
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=keys)
         with self.engine.begin() as conn:
-            for start in range(0, len(rows), _CHUNK):
-                conn.execute(stmt, rows[start : start + _CHUNK])
+            for batch in batched(rows):
+                conn.execute(stmt, batch)
