@@ -188,7 +188,7 @@ def revenue_swing_explained(
     """Total reporting MRR moves more than `mrr_swing_percent` (default 20 %) against the last push
     only when Stripe's cancellations, ends and status changes explain it (see rules.revenue_swing)."""
     mrr_key = CUSTOM + intercom.attribute_prefix + "account_reporting_mrr"
-    last = state.store.confirmed_values("company", mrr_key, "float")
+    last = state.store.confirmed_numbers("company", mrr_key)
     complete = account_revenue["revenue_complete"].astype(bool)
     minor = account_revenue[complete].set_index("account_id")["reporting_mrr_minor"].fillna(0)
     current = to_major(minor, pd.Series(settings.reporting_currency, index=minor.index)).astype(float)
@@ -216,10 +216,13 @@ def segment_sizes_steady(
     prefix = intercom.attribute_prefix
     current: dict[str, int] = {}
     last: dict[str, int] = {}
+    by_model: dict[str, list[str]] = {"contact": [], "company": []}
     for change in segment_membership.changes:
         current[change.segment] = change.sizes()["treatment"]
         model = "contact" if change.segment in segment_membership.columns["contact"].columns else "company"
-        marked = state.store.confirmed_values(model, CUSTOM + prefix + change.segment, "boolean")
-        last[change.segment] = int(marked.sum())  # a missing value means not in the segment
+        by_model[model].append(change.segment)
+    for model, segments in by_model.items():  # one pass over each model's state rows, in the database
+        marked = state.store.count_true(model, [CUSTOM + prefix + segment for segment in segments])
+        last.update({segment: marked[CUSTOM + prefix + segment] for segment in segments})
     outcome = segment_swing(last, current, checks.segment_swing_percent)
     return evaluation(context, outcome, acknowledged_checks, severity=dg.AssetCheckSeverity.WARN)

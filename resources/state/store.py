@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -166,16 +166,32 @@ class StateStore:
             return [dict(row._mapping) for row in rows]
 
     # -- writes ---------------------------------------------------------------------------
-    def confirmed_values(self, model: str, field_key: str, as_type: Literal["float", "boolean"]) -> pd.Series:
-        """The last confirmed value of one numeric or boolean field (e.g. `custom_attributes.x`) per
-        record holding one, extracted by the database: a check needing one field never parses every
+    def confirmed_numbers(self, model: str, field_key: str) -> pd.Series:
+        """The last confirmed value of one numeric field (e.g. `custom_attributes.x`) per record
+        holding one, extracted by the database: a check needing one field never parses every
         record's values."""
-        table, key = (self.contacts, "external_id") if model == "contact" else (self.companies, "company_id")
-        element = table.c["values"][field_key]
-        value = element.as_float() if as_type == "float" else element.as_boolean()
+        table, key = self._model_table(model)
+        value = table.c["values"][field_key].as_float()
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(table.c[key], value).where(value.is_not(None))).all()
-        return pd.Series([v for _, v in rows], index=[k for k, _ in rows], dtype=float if as_type == "float" else bool)
+        return pd.Series([v for _, v in rows], index=[k for k, _ in rows], dtype=float)
+
+    def count_true(self, model: str, field_keys: Sequence[str]) -> dict[str, int]:
+        """How many records' last confirmed value of each boolean field is true, counted by the
+        database in one pass over the model's rows (a missing value is not true)."""
+        if not field_keys:
+            return {}
+        table, _ = self._model_table(model)
+        counts = [
+            sa.func.coalesce(sa.func.sum(sa.case((table.c["values"][k].as_boolean(), 1), else_=0)), 0)
+            for k in field_keys
+        ]
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(*counts)).one()
+        return {k: int(n) for k, n in zip(field_keys, row, strict=True)}
+
+    def _model_table(self, model: str) -> tuple[sa.Table, str]:
+        return (self.contacts, "external_id") if model == "contact" else (self.companies, "company_id")
 
     def mark_pending_contacts(self, external_ids: Iterable[str]) -> None:
         """Remember creates about to be sent, so a crashed run's successor looks them up first."""

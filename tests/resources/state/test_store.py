@@ -87,10 +87,11 @@ def test_one_confirmed_field_is_read_by_the_database(warehouse_url):
     )
     store.mark_pending_contacts(["u4"])
     store.save_companies([CompanyState("acc1", "co1", {mrr: 12})])
-    assert store.confirmed_values("contact", seg, "boolean").to_dict() == {"u1": True, "u2": False}
-    assert store.confirmed_values("contact", mrr, "float").to_dict() == {"u1": 5.5}
-    assert store.confirmed_values("company", mrr, "float").to_dict() == {"acc1": 12.0}
-    assert store.confirmed_values("company", seg, "boolean").empty
+    assert store.count_true("contact", [seg, mrr.replace("mrr", "none")]) == {seg: 1, mrr.replace("mrr", "none"): 0}
+    assert store.count_true("contact", []) == {}
+    assert store.confirmed_numbers("contact", mrr).to_dict() == {"u1": 5.5}
+    assert store.confirmed_numbers("company", mrr).to_dict() == {"acc1": 12.0}
+    assert store.count_true("company", [seg]) == {seg: 0}
 
 
 def test_keyed_loads_read_only_those_rows_across_query_batches(warehouse_url):
